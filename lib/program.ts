@@ -1,0 +1,155 @@
+/**
+ * The edge of every wikistream program: parse configuration, build the logger,
+ * turn SIGINT/SIGTERM into an abort signal, run, report errors and choose the
+ * exit code (0 clean stop, 1 runtime failure, 2 configuration error). Only
+ * entry points call {@linkcode runProgram}; nothing in `lib/` exits the process.
+ *
+ * @module
+ */
+import {
+  ConfigError,
+  formatConfig,
+  formatHelp,
+  type OptionSpecs,
+  parseConfig,
+  type ResolvedConfig,
+} from "./config.ts";
+import { enumOption } from "./config_options.ts";
+import { consoleSink, createLogger, describeError, type Logger, type LogLevel } from "./log.ts";
+
+/** Logging options shared by every program. */
+export const LOG_OPTIONS = {
+  logLevel: enumOption<LogLevel>({
+    env: "LOG_LEVEL",
+    description: "lowest log level written: debug, info, warn, error",
+    default: "info",
+    values: ["debug", "info", "warn", "error"],
+  }),
+  logFormat: enumOption<"auto" | "json" | "pretty">({
+    env: "LOG_FORMAT",
+    description: "json lines, pretty one-liners, or auto (pretty on a terminal, else json)",
+    default: "auto",
+    values: ["auto", "json", "pretty"],
+  }),
+};
+
+/** Raised by a program for a condition that is the user's to fix (exit code 2). */
+export class UsageError extends Error {
+  /** @param message what is wrong and what to do */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** What a running program receives. */
+export interface ProgramContext {
+  /** Aborted on the first SIGINT or SIGTERM. */
+  signal: AbortSignal;
+  /** The program's logger. */
+  log: Logger;
+  /** Arguments that were not options. */
+  positionals: string[];
+}
+
+/** Options for {@linkcode runProgram}. */
+export interface RunProgramOptions<S extends OptionSpecs> {
+  /** Program name for help and logs. */
+  name: string;
+  /** One paragraph for `--help`. */
+  summary: string;
+  /** The program's options (logging options are added). */
+  specs: S;
+  /** Runs the program until done or until the signal aborts. */
+  run(config: ResolvedConfig<S & typeof LOG_OPTIONS>, ctx: ProgramContext): Promise<void>;
+  /** Upper bound for a graceful stop after the first signal. @default 30000 */
+  drainTimeoutMs?: number;
+  /** Command-line arguments. @default Deno.args */
+  args?: readonly string[];
+}
+
+function writeOut(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+function writeErr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+/**
+ * Runs a program at the process edge and sets `Deno.exitCode`.
+ *
+ * @param options the program
+ * @returns a promise that settles when the program has stopped
+ */
+export async function runProgram<S extends OptionSpecs>(
+  options: RunProgramOptions<S>,
+): Promise<void> {
+  const specs = { ...options.specs, ...LOG_OPTIONS } as S & typeof LOG_OPTIONS;
+  let parsed;
+  try {
+    parsed = parseConfig(specs, { env: Deno.env.toObject(), args: options.args ?? Deno.args });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      writeErr(`error: ${error.message}`);
+      Deno.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  const { config, cli } = parsed;
+  if (cli.help) {
+    writeOut(`${options.summary}\n\n${formatHelp(options.name, specs)}`);
+    return;
+  }
+  if (cli.printConfig) {
+    writeOut(formatConfig(specs, config));
+    return;
+  }
+  const logLevel = config.logLevel as LogLevel;
+  const logFormat = config.logFormat as "auto" | "json" | "pretty";
+  const pretty = logFormat === "pretty" || (logFormat === "auto" && Deno.stderr.isTerminal());
+  const log = createLogger({
+    level: logLevel,
+    component: options.name,
+    sink: consoleSink({ format: pretty ? "pretty" : "json" }),
+  });
+
+  const controller = new AbortController();
+  let hardExit: number | undefined;
+  const onSignal = (name: Deno.Signal) => () => {
+    if (controller.signal.aborted) {
+      log.warn("second signal: exiting now without draining", { signal: name });
+      Deno.exit(130);
+    }
+    log.info("stopping", { signal: name });
+    controller.abort(new DOMException(`received ${name}`, "AbortError"));
+    hardExit = setTimeout(() => {
+      log.error("graceful stop took too long: exiting", {
+        drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      });
+      Deno.exit(1);
+    }, options.drainTimeoutMs ?? 30_000);
+  };
+  const handlers = new Map<Deno.Signal, () => void>([
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+  ]);
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  try {
+    await options.run(config, { signal: controller.signal, log, positionals: cli.positionals });
+    Deno.exitCode = 0;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      writeErr(`error: ${error.message}`);
+      Deno.exitCode = 2;
+    } else {
+      log.error("stopped by an unrecoverable error", { error: describeError(error) });
+      if (logLevel === "debug" && error instanceof Error) writeErr(error.stack ?? "");
+      Deno.exitCode = 1;
+    }
+  } finally {
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+    if (hardExit !== undefined) clearTimeout(hardExit);
+  }
+}

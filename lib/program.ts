@@ -116,7 +116,7 @@ export async function runProgram<S extends OptionSpecs>(
   });
 
   const controller = new AbortController();
-  let hardExit: number | undefined;
+  let hardExit: ReturnType<typeof setTimeout> | undefined;
   const onSignal = (name: Deno.Signal) => () => {
     if (controller.signal.aborted) {
       log.warn("second signal: exiting now without draining", { signal: name });

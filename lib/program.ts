@@ -88,7 +88,9 @@ export async function runProgram<S extends OptionSpecs>(
   const specs = { ...options.specs, ...LOG_OPTIONS } as S & typeof LOG_OPTIONS;
   let parsed;
   try {
-    parsed = parseConfig(specs, { env: Deno.env.toObject(), args: options.args ?? Deno.args });
+    // Read only the declared variables, so a narrow `--allow-env=A,B` is enough.
+    const env = Object.fromEntries(Object.values(specs).map((s) => [s.env, Deno.env.get(s.env)]));
+    parsed = parseConfig(specs, { env, args: options.args ?? Deno.args });
   } catch (error) {
     if (error instanceof ConfigError) {
       writeErr(`error: ${error.message}`);

@@ -140,7 +140,7 @@ export async function runProgram<S extends OptionSpecs>(
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
   try {
     await options.run(config, { signal: controller.signal, log, positionals: cli.positionals });
-    Deno.exitCode = 0;
+    // leave Deno.exitCode as the program set it (0 by default)
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UsageError) {
       writeErr(`error: ${error.message}`);

@@ -1,0 +1,404 @@
+/**
+ * Growable, row-addressed column buffers that turn into Arrow `Data` without per-value objects.
+ *
+ * Rows are written by row index in arrival order; `build` gathers them through a permutation
+ * (the sort order) into the final Arrow buffers. Unwritten rows are null: every buffer starts
+ * zeroed and zero means "null" in each layout. Private to the event batch builder.
+ *
+ * @module
+ */
+
+import { type Data, DataType, makeData } from "apache-arrow";
+
+const TWO_POW_32 = 4294967296;
+const ENCODER = new TextEncoder();
+
+function wrongType(type: DataType, expected: string): TypeError {
+  return new TypeError(
+    `Cannot build column as its type must be ${expected}: current value is ${type}`,
+  );
+}
+
+function validityBitmap(valid: ArrayLike<number>, perm: Uint32Array, n: number): Uint8Array {
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) {
+    if (valid[perm[i]] !== 0) bitmap[i >> 3] |= 1 << (i & 7);
+  }
+  return bitmap;
+}
+
+function grownLength(current: number, needed: number): number {
+  let next = Math.max(current, 64);
+  while (next < needed) next *= 2;
+  return next;
+}
+
+/** Strings at least this long are encoded natively; shorter ones by a JS loop (no call cost). */
+const NATIVE_ENCODE_MIN_LENGTH = 40;
+
+/**
+ * A nullable UTF-8 column: values are encoded at append time into one growing byte buffer in
+ * arrival order (so the JS strings die young), and gathered into output order by `build`.
+ */
+export class Utf8Column {
+  #bytes: Uint8Array;
+  #pos = 0;
+  #start: Int32Array;
+  /** Byte length + 1 per row; 0 = null. */
+  #len1: Int32Array;
+  #nonNull = 0;
+  #last: string | undefined = undefined;
+  #lastStart = 0;
+  #lastLen1 = 0;
+  #cache: Map<string, number> | undefined;
+
+  /**
+   * Creates an empty column.
+   *
+   * @param capacity initial row capacity
+   * @param bytesPerRow initial byte capacity per row
+   * @param cacheValues remember the encoded position of each distinct value (low-cardinality
+   *   columns: repeated values are encoded and stored once)
+   */
+  constructor(capacity: number, bytesPerRow: number, cacheValues: boolean) {
+    this.#bytes = new Uint8Array(Math.max(64, capacity * bytesPerRow));
+    this.#start = new Int32Array(capacity);
+    this.#len1 = new Int32Array(capacity);
+    this.#cache = cacheValues ? new Map() : undefined;
+  }
+
+  /** Bytes of UTF-8 held. */
+  get byteLength(): number {
+    return this.#pos;
+  }
+
+  /** Number of non-null rows written. */
+  get nonNullCount(): number {
+    return this.#nonNull;
+  }
+
+  /**
+   * Grows the row capacity.
+   *
+   * @param capacity the new row capacity
+   */
+  growRows(capacity: number): void {
+    const start = new Int32Array(capacity);
+    start.set(this.#start);
+    this.#start = start;
+    const len1 = new Int32Array(capacity);
+    len1.set(this.#len1);
+    this.#len1 = len1;
+  }
+
+  /**
+   * Writes a string value at a row (each row at most once).
+   *
+   * @param row the row index
+   * @param value the string
+   * @returns the number of bytes added to the buffer
+   */
+  set(row: number, value: string): number {
+    this.#nonNull++;
+    if (value === this.#last) {
+      this.#start[row] = this.#lastStart;
+      this.#len1[row] = this.#lastLen1;
+      return 0;
+    }
+    const cache = this.#cache;
+    if (cache !== undefined) {
+      const packed = cache.get(value);
+      if (packed !== undefined) {
+        // packed = start * 2^16 + len1 (values in cached columns are short).
+        const len1 = packed % 65536;
+        const start = (packed - len1) / 65536;
+        this.#start[row] = start;
+        this.#len1[row] = len1;
+        this.#last = value;
+        this.#lastStart = start;
+        this.#lastLen1 = len1;
+        return 0;
+      }
+    }
+    const n = value.length;
+    let pos = this.#pos;
+    if (pos + n * 3 > this.#bytes.length) {
+      const bigger = new Uint8Array(grownLength(this.#bytes.length, pos + n * 3));
+      bigger.set(this.#bytes.subarray(0, pos));
+      this.#bytes = bigger;
+    }
+    const bytes = this.#bytes;
+    const start = pos;
+    if (n >= NATIVE_ENCODE_MIN_LENGTH) {
+      pos += ENCODER.encodeInto(value, bytes.subarray(pos)).written;
+    } else {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        bytes[pos++] = c;
+      }
+      if (i < n) pos = start + ENCODER.encodeInto(value, bytes.subarray(start)).written;
+    }
+    const len = pos - start;
+    this.#pos = pos;
+    this.#start[row] = start;
+    this.#len1[row] = len + 1;
+    this.#last = value;
+    this.#lastStart = start;
+    this.#lastLen1 = len + 1;
+    if (cache !== undefined && len < 65535 && cache.size < 4096) {
+      cache.set(value, start * 65536 + len + 1);
+    }
+    return len;
+  }
+
+  /**
+   * Builds the Arrow data of the first `n` rows in `perm` order.
+   *
+   * @param type the Arrow type (Utf8)
+   * @param perm row permutation (output row i = written row perm[i])
+   * @param n number of rows
+   * @returns the Arrow data
+   */
+  build(type: DataType, perm: Uint32Array, n: number): Data {
+    if (!DataType.isUtf8(type)) throw wrongType(type, "Utf8");
+    const start = this.#start;
+    const len1 = this.#len1;
+    const src = this.#bytes;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const l1 = len1[i];
+      if (l1 > 1) total += l1 - 1;
+    }
+    const out = new Uint8Array(total);
+    const offsets = new Int32Array(n + 1);
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const r = perm[i];
+      const l1 = len1[r];
+      if (l1 > 1) {
+        const l = l1 - 1;
+        let s = start[r];
+        if (l <= 32) {
+          const end = pos + l;
+          while (pos < end) out[pos++] = src[s++];
+        } else {
+          out.set(src.subarray(s, s + l), pos);
+          pos += l;
+        }
+      }
+      offsets[i + 1] = pos;
+    }
+    const nullCount = n - this.#nonNull;
+    const nullBitmap = nullCount > 0 ? validityBitmap(len1, perm, n) : undefined;
+    return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: offsets, data: out });
+  }
+}
+
+/** A nullable 64-bit integer (or timestamp) column, held as exact JS numbers (< 2^53). */
+export class Int64Column {
+  #values: Float64Array;
+  #valid: Uint8Array;
+  #nonNull = 0;
+
+  /**
+   * Creates an empty column.
+   *
+   * @param capacity initial row capacity
+   */
+  constructor(capacity: number) {
+    this.#values = new Float64Array(capacity);
+    this.#valid = new Uint8Array(capacity);
+  }
+
+  /**
+   * Grows the row capacity.
+   *
+   * @param capacity the new row capacity
+   */
+  growRows(capacity: number): void {
+    const values = new Float64Array(capacity);
+    values.set(this.#values);
+    this.#values = values;
+    const valid = new Uint8Array(capacity);
+    valid.set(this.#valid);
+    this.#valid = valid;
+  }
+
+  /**
+   * Writes a safe integer at a row (each row at most once).
+   *
+   * @param row the row index
+   * @param value the integer
+   */
+  set(row: number, value: number): void {
+    this.#values[row] = value;
+    this.#valid[row] = 1;
+    this.#nonNull++;
+  }
+
+  /**
+   * Reads the value written at a row (0 when null).
+   *
+   * @param row the row index
+   * @returns the value
+   */
+  get(row: number): number {
+    return this.#values[row];
+  }
+
+  /** The raw values (row-indexed, for sorting). */
+  get values(): Float64Array {
+    return this.#values;
+  }
+
+  /**
+   * Builds the Arrow data of the first `n` rows in `perm` order.
+   *
+   * @param type the Arrow type (Int64 or a Timestamp)
+   * @param perm row permutation
+   * @param n number of rows
+   * @returns the Arrow data
+   */
+  build(type: DataType, perm: Uint32Array, n: number): Data {
+    const out = new BigInt64Array(n);
+    const words = new Int32Array(out.buffer);
+    const values = this.#values;
+    for (let i = 0; i < n; i++) {
+      const v = values[perm[i]];
+      words[2 * i] = v >>> 0;
+      words[2 * i + 1] = Math.floor(v / TWO_POW_32) | 0;
+    }
+    const nullCount = n - this.#nonNull;
+    const nullBitmap = nullCount > 0 ? validityBitmap(this.#valid, perm, n) : undefined;
+    if (DataType.isTimestamp(type)) {
+      return makeData({ type, length: n, nullCount, nullBitmap, data: out });
+    }
+    if (!DataType.isInt(type) || type.bitWidth !== 64) throw wrongType(type, "Int64 or Timestamp");
+    return makeData({ type, length: n, nullCount, nullBitmap, data: out });
+  }
+}
+
+/** A nullable 32-bit integer column. */
+export class Int32Column {
+  #values: Int32Array;
+  #valid: Uint8Array;
+  #nonNull = 0;
+
+  /**
+   * Creates an empty column.
+   *
+   * @param capacity initial row capacity
+   */
+  constructor(capacity: number) {
+    this.#values = new Int32Array(capacity);
+    this.#valid = new Uint8Array(capacity);
+  }
+
+  /**
+   * Grows the row capacity.
+   *
+   * @param capacity the new row capacity
+   */
+  growRows(capacity: number): void {
+    const values = new Int32Array(capacity);
+    values.set(this.#values);
+    this.#values = values;
+    const valid = new Uint8Array(capacity);
+    valid.set(this.#valid);
+    this.#valid = valid;
+  }
+
+  /**
+   * Writes an int32 at a row (each row at most once).
+   *
+   * @param row the row index
+   * @param value the integer
+   */
+  set(row: number, value: number): void {
+    this.#values[row] = value;
+    this.#valid[row] = 1;
+    this.#nonNull++;
+  }
+
+  /** The raw values (row-indexed, for sorting). */
+  get values(): Int32Array {
+    return this.#values;
+  }
+
+  /**
+   * Builds the Arrow data of the first `n` rows in `perm` order.
+   *
+   * @param type the Arrow type (Int32)
+   * @param perm row permutation
+   * @param n number of rows
+   * @returns the Arrow data
+   */
+  build(type: DataType, perm: Uint32Array, n: number): Data {
+    const out = new Int32Array(n);
+    const values = this.#values;
+    for (let i = 0; i < n; i++) out[i] = values[perm[i]];
+    const nullCount = n - this.#nonNull;
+    const nullBitmap = nullCount > 0 ? validityBitmap(this.#valid, perm, n) : undefined;
+    if (!DataType.isInt(type) || type.bitWidth !== 32) throw wrongType(type, "Int32");
+    return makeData({ type, length: n, nullCount, nullBitmap, data: out });
+  }
+}
+
+/** A nullable boolean column (one state byte per row: 0 null, 1 false, 2 true). */
+export class BoolColumn {
+  #state: Uint8Array;
+  #nonNull = 0;
+
+  /**
+   * Creates an empty column.
+   *
+   * @param capacity initial row capacity
+   */
+  constructor(capacity: number) {
+    this.#state = new Uint8Array(capacity);
+  }
+
+  /**
+   * Grows the row capacity.
+   *
+   * @param capacity the new row capacity
+   */
+  growRows(capacity: number): void {
+    const state = new Uint8Array(capacity);
+    state.set(this.#state);
+    this.#state = state;
+  }
+
+  /**
+   * Writes a boolean at a row (each row at most once).
+   *
+   * @param row the row index
+   * @param value the boolean
+   */
+  set(row: number, value: boolean): void {
+    this.#state[row] = value ? 2 : 1;
+    this.#nonNull++;
+  }
+
+  /**
+   * Builds the Arrow data of the first `n` rows in `perm` order.
+   *
+   * @param type the Arrow type (Bool)
+   * @param perm row permutation
+   * @param n number of rows
+   * @returns the Arrow data
+   */
+  build(type: DataType, perm: Uint32Array, n: number): Data {
+    const bits = new Uint8Array((n + 7) >> 3);
+    const state = this.#state;
+    for (let i = 0; i < n; i++) {
+      if (state[perm[i]] === 2) bits[i >> 3] |= 1 << (i & 7);
+    }
+    const nullCount = n - this.#nonNull;
+    const nullBitmap = nullCount > 0 ? validityBitmap(state, perm, n) : undefined;
+    if (!DataType.isBool(type)) throw wrongType(type, "Bool");
+    return makeData({ type, length: n, nullCount, nullBitmap, data: bits });
+  }
+}

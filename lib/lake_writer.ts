@@ -321,10 +321,10 @@ export class LakeUnit {
       const bytes = encodeParquet(table, {
         compression: options.compression,
         metadata: {
-          "wikistream.unit_seq": String(this.seq),
-          "wikistream.kafka_topic": this.#topic,
-          "wikistream.kafka_offsets": JSON.stringify(offsets),
-          "wikistream.ingested_at": new Date(this.ingestedAtMs).toISOString(),
+          unit_seq: this.seq,
+          kafka_topic: this.#topic,
+          kafka_offsets: offsets,
+          ingested_at: new Date(this.ingestedAtMs).toISOString(),
         },
       });
       if (maxEventTimeMs === undefined || maxT > maxEventTimeMs) maxEventTimeMs = maxT;

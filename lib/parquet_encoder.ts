@@ -37,10 +37,13 @@ import {
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
-import { SCHEMA_VERSION, SCHEMA_VERSION_METADATA_KEY } from "./event_schema.ts";
+import { SCHEMA_VERSION } from "./event_schema.ts";
 
 /** Compression codecs accepted by {@linkcode encodeParquet}. */
 export type ParquetCompression = "zstd" | "snappy" | "gzip" | "lz4" | "brotli" | "none";
+
+/** The key-value metadata key under which every file carries its wikistream metadata (JSON). */
+export const WIKISTREAM_METADATA_KEY = "wikistream";
 
 /** The accepted compression names, for config validation. */
 export const PARQUET_COMPRESSIONS: readonly ParquetCompression[] = Object.freeze([
@@ -60,8 +63,8 @@ export interface ParquetEncodeOptions {
    * @default {"zstd"}
    */
   compression?: ParquetCompression;
-  /** Extra key-value metadata (the schema version key is always written). */
-  metadata?: Record<string, string>;
+  /** Extra metadata, written with `schema_version` as one JSON object under the key `wikistream`. */
+  metadata?: Record<string, unknown>;
   /**
    * Maximum rows per row group.
    *
@@ -128,8 +131,12 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
       `Cannot encode Parquet as 'rowGroupSize' must be a positive integer: current value is ${rowGroupSize}`,
     );
   }
-  const metadata = new Map<string, string>(Object.entries(options.metadata ?? {}));
-  metadata.set(SCHEMA_VERSION_METADATA_KEY, SCHEMA_VERSION);
+  // One key holding canonical JSON: parquet-wasm writes key-value pairs from a hash map, so
+  // several keys come out in a different order each time and identical tables would give
+  // different bytes (exactly-once redo rewrites files byte for byte).
+  const fields: Record<string, unknown> = { schema_version: SCHEMA_VERSION };
+  for (const k of Object.keys(options.metadata ?? {}).sort()) fields[k] = options.metadata![k];
+  const metadata = new Map([[WIKISTREAM_METADATA_KEY, JSON.stringify(fields)]]);
 
   const names = new Set(table.schema.fields.map((f) => f.name));
   let builder = new WriterPropertiesBuilder()

@@ -150,7 +150,7 @@ for (const name of recordedFiles()) {
       const path = `${dir}/events.parquet`;
       await Deno.writeFile(
         path,
-        encodeParquet(table, { metadata: { "wikistream.offsets": JSON.stringify([...ranges]) } }),
+        encodeParquet(table, { metadata: { offsets: [...ranges] } }),
       );
 
       const types = await queryParquet(path, "DESCRIBE data");
@@ -164,8 +164,9 @@ for (const name of recordedFiles()) {
         `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(path)})`,
       );
       const meta = new Map(kv.map((r) => [r.k, r.v]));
-      assert.equal(meta.get("wikistream.schema_version"), SCHEMA_VERSION);
-      assert.equal(meta.get("wikistream.offsets"), JSON.stringify([...ranges]));
+      const wikistream = JSON.parse(String(meta.get("wikistream")));
+      assert.equal(wikistream.schema_version, SCHEMA_VERSION);
+      assert.deepEqual(wikistream.offsets, JSON.parse(JSON.stringify([...ranges])));
 
       const rows = await queryParquet(path, "SELECT * FROM data");
       assert.equal(rows.length, events.length);

@@ -1,0 +1,187 @@
+/**
+ * {@linkcode RestProducerClient}: produces records through the Confluent REST
+ * Proxy v2 API (`POST /topics/{topic}`, `application/vnd.kafka.json.v2+json`).
+ * Keys and values are JSON *text*: the request body is built by concatenation,
+ * so an event's JSON is sent exactly as received, never re-serialised. Answers
+ * are mapped to one {@linkcode RecordResult} per record.
+ *
+ * The pipeline depends only on {@linkcode RecordSink}; another proxy dialect
+ * (for example Redpanda, which answers per partition batch) can implement it.
+ *
+ * @module
+ */
+import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
+import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
+
+/** One record to produce. */
+export interface ProduceRecord {
+  /** The key as JSON text (for example `"\"enwiki\""`), or `undefined` for a null key. */
+  key: string | undefined;
+  /** The value as JSON text, sent verbatim. */
+  value: string;
+}
+
+/** The outcome for one record, in request order. */
+export interface RecordResult {
+  /** Partition written to, or `null` on failure. */
+  partition: number | null;
+  /** Offset written at, or `null` on failure. */
+  offset: number | null;
+  /** Kafka REST error code (50002 non-retriable, 50003 retriable, ...), or `null` on success. */
+  errorCode: number | null;
+  /** The error text, or `null`. */
+  error: string | null;
+}
+
+/** The outcome of one produce request. */
+export interface ProduceResponse {
+  /** One entry per record, in request order. */
+  results: RecordResult[];
+  /** Bytes of the request body. */
+  requestBytes: number;
+}
+
+/** Something records can be produced to; the produce pipeline depends on this only. */
+export interface RecordSink {
+  /**
+   * Produces records in one request.
+   *
+   * @param records the records, at least one
+   * @param signal aborts the request
+   * @returns one result per record
+   * @throws {RestProxyError} for a failed request (status 0 when unreachable)
+   */
+  produce(records: readonly ProduceRecord[], signal?: AbortSignal): Promise<ProduceResponse>;
+}
+
+/** Options for {@linkcode RestProducerClient}. */
+export interface RestProducerClientOptions {
+  /** Base URL of the REST Proxy, for example `http://localhost:8082`. */
+  baseUrl: URL | string;
+  /** Topic to produce to. */
+  topic: string;
+  /** Per-request deadline in milliseconds. @default 30000 */
+  requestTimeoutMs?: number;
+  /** The fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Builds the v2 JSON produce body from key and value JSON texts.
+ *
+ * @param records the records
+ * @returns `{"records":[{"key":K,"value":V},...]}`
+ */
+export function buildProduceBody(records: readonly ProduceRecord[]): string {
+  let body = '{"records":[';
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (i > 0) body += ",";
+    body += r.key === undefined
+      ? '{"value":' + r.value + "}"
+      : '{"key":' + r.key + ',"value":' + r.value + "}";
+  }
+  return body + "]}";
+}
+
+function intOrNull(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** A v2 REST Proxy produce client. */
+export class RestProducerClient implements RecordSink {
+  #url: URL;
+  #timeoutMs: number;
+  #fetch: typeof fetch;
+  #encoder = new TextEncoder();
+
+  /** @param options proxy URL, topic, timeout and fetch */
+  constructor(options: RestProducerClientOptions) {
+    const base = new URL(options.baseUrl);
+    if (!base.pathname.endsWith("/")) base.pathname += "/";
+    this.#url = new URL(`topics/${encodeURIComponent(options.topic)}`, base);
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** The produce endpoint. */
+  get url(): URL {
+    return this.#url;
+  }
+
+  /**
+   * Produces records in one request.
+   *
+   * @param records the records, at least one
+   * @param signal aborts the request
+   * @returns one result per record, in request order
+   * @throws {RestProxyError} for a non-2xx answer, an unreachable proxy or a malformed answer
+   */
+  async produce(
+    records: readonly ProduceRecord[],
+    signal?: AbortSignal,
+  ): Promise<ProduceResponse> {
+    if (records.length === 0) {
+      throw new RangeError("Cannot produce an empty batch: at least one record is required");
+    }
+    const body = this.#encoder.encode(buildProduceBody(records));
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#url, {
+        method: "POST",
+        headers: { "content-type": V2_EMBEDDED_JSON, accept: V2_JSON },
+        body,
+        signal: requestSignal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const what = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : "unreachable";
+      throw new RestProxyError(
+        `Cannot produce to "${this.#url.href}": ${what}: ${
+          error instanceof Error ? error.message : String(error)
+        }; check that the REST Proxy runs and KAFKA_REST_URL points at it`,
+        0,
+        0,
+        { cause: error },
+      );
+    }
+    if (!response.ok) {
+      throw await restProxyErrorFrom(`Cannot produce to "${this.#url.href}"`, response);
+    }
+    let parsed: unknown;
+    try {
+      parsed = await response.json();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new RestProxyError(
+        `Cannot produce to "${this.#url.href}": the answer is not JSON`,
+        0,
+        0,
+        { cause: error },
+      );
+    }
+    const offsets = (parsed as { offsets?: unknown })?.offsets;
+    if (!Array.isArray(offsets) || offsets.length !== records.length) {
+      throw new RestProxyError(
+        `Cannot produce to "${this.#url.href}": expected ${records.length} offsets in the answer, got ${
+          Array.isArray(offsets) ? offsets.length : "none"
+        }`,
+        502,
+        502,
+      );
+    }
+    const results: RecordResult[] = offsets.map((o: Record<string, unknown> | null) => {
+      const errorCode = intOrNull(o?.error_code);
+      const partition = intOrNull(o?.partition);
+      const offset = intOrNull(o?.offset);
+      const error = typeof o?.error === "string" ? o.error : null;
+      if (errorCode === null && (partition === null || offset === null)) {
+        return { partition, offset, errorCode: 50003, error: error ?? "no offset in the answer" };
+      }
+      return { partition, offset, errorCode, error };
+    });
+    return { results, requestBytes: body.length };
+  }
+}

@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import { startBroker } from "../lib/broker/broker_server.ts";
+import { UsageError } from "../lib/program.ts";
+import { runProducer } from "../lib/producer_pipeline.ts";
+import { testLogger, testProducerConfig } from "./_helpers/producer_setup.ts";
+import { readAllRecords } from "./_helpers/read_topic.ts";
+import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
+
+const FILE = "6rzan-real-time-system_2026-05-05.ndjson";
+const TOPIC = "wikimedia-changes";
+
+interface Ev {
+  meta: { id: string; domain: string; dt: string };
+  "server_name": string;
+  title: string;
+  wiki: string;
+  type: string;
+  bot: boolean;
+}
+
+function pageKey(e: Ev): string {
+  return `${e["server_name"]}/${e.title}`;
+}
+
+/** Asserts every line arrived exactly once, keyed by page, same key ⇒ same partition, in order. */
+function assertExactlyOnce(
+  lines: string[],
+  records: Awaited<ReturnType<typeof readAllRecords>>,
+  checkOrder = true,
+) {
+  const byId = new Map<string, typeof records[number]>();
+  for (const r of records) {
+    const id = (r.value as Ev).meta.id;
+    assert.ok(!byId.has(id), `duplicate ${id}`);
+    byId.set(id, r);
+  }
+  assert.equal(records.length, lines.length);
+  const partitionOfKey = new Map<string, number>();
+  const lastOffsetOfKey = new Map<string, number>();
+  for (const line of lines) {
+    const e = JSON.parse(line) as Ev;
+    const r = byId.get(e.meta.id);
+    assert.ok(r, `missing ${e.meta.id}`);
+    assert.deepEqual(r.value, e);
+    assert.equal(r.key, pageKey(e));
+    const p = partitionOfKey.get(pageKey(e));
+    if (p !== undefined) assert.equal(r.partition, p, `key ${pageKey(e)} in two partitions`);
+    partitionOfKey.set(pageKey(e), r.partition);
+    const last = lastOffsetOfKey.get(pageKey(e));
+    if (checkOrder && last !== undefined) {
+      assert.ok(r.offset > last, `key ${pageKey(e)} out of order`);
+    }
+    lastOffsetOfKey.set(pageKey(e), r.offset);
+  }
+  assert.ok(new Set(records.map((r) => r.partition)).size > 1, "expected several partitions");
+}
+
+Deno.test("runProducer produces every event of a recording exactly once with page keys", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = await readRecordedLines(FILE, 1500);
+  await using broker = await startBroker({ dataDir: `${dir}/broker`, partitions: 3 });
+  await using sse = await startSseServer({ events: lines });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+      PRODUCE_BATCH_MAX_RECORDS: "200",
+    }, ["--since", "0", "--max-events", "1500"]),
+    { log, signal: new AbortController().signal },
+  );
+  assert.equal(stats.eventsProduced, 1500);
+  assert.equal(sse.connections[0]!.since, "1970-01-01T00:00:00.000Z");
+  assert.match(sse.connections[0]!.userAgent ?? "", /^wikistream-tests/);
+  assertExactlyOnce(lines, await readAllRecords(broker.url, TOPIC));
+  const state = JSON.parse(await Deno.readTextFile(`${dir}/state/state.json`));
+  const lastTs = JSON.parse(lines[1499]!).meta.dt;
+  assert.equal(JSON.parse(state.lastEventId)[0].timestamp, Date.parse(lastTs) + 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer loses nothing when the stream is cut every 300 events", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = await readRecordedLines(FILE, 1500);
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  await using sse = await startSseServer({ events: lines, cutEvery: 300 });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+      // The recording has ~54 events/s: a 2 s rewind replays ~110 events per cut.
+      STREAM_RESUME_MARGIN_MS: "2000",
+    }, ["--since", "0", "--max-events", "1500"]),
+    { log, signal: new AbortController().signal },
+  );
+  assert.ok(stats.reconnects >= 4, `reconnects ${stats.reconnects}`);
+  assert.ok(stats.duplicatesDropped > 0, "the rewind should replay some events");
+  // Every reconnect sent a rewound Last-Event-ID (10 s before the last id, no offset -1).
+  for (const c of sse.connections.slice(1)) {
+    const entries = JSON.parse(c.lastEventId!);
+    assert.ok(entries.every((e: { timestamp?: number }) => typeof e.timestamp === "number"));
+  }
+  assertExactlyOnce(lines, await readAllRecords(broker.url, TOPIC));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer loses nothing when 20% of produce requests fail with 500 or 50003", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = await readRecordedLines(FILE, 1200);
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  broker.faults.add({ method: "POST", path: "^/topics/", status: 500, probability: 0.2 });
+  broker.faults.add({
+    method: "POST",
+    path: "^/topics/",
+    per_record_error_code: 50003,
+    probability: 0.2,
+    every: 3,
+  });
+  await using sse = await startSseServer({ events: lines });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+      PRODUCE_BATCH_MAX_RECORDS: "50",
+    }, ["--since", "0", "--max-events", "1200"]),
+    { log, signal: new AbortController().signal },
+  );
+  assert.ok(stats.retries > 0, "expected retries");
+  assert.equal(stats.deadLettered, 0);
+  // Re-sending only failed records can put a retried record after a later one of its key.
+  assertExactlyOnce(lines, await readAllRecords(broker.url, TOPIC), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer resumes from its saved position without loss or duplicates", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = await readRecordedLines(FILE, 1000);
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  await using sse = await startSseServer({ events: lines });
+  const env = {
+    STREAM_URL: sse.url.href,
+    KAFKA_REST_URL: broker.url.href,
+    STATE_DIR: `${dir}/state`,
+  };
+  const { log } = testLogger();
+  await runProducer(testProducerConfig(env, ["--since", "0", "--max-events", "400"]), {
+    log,
+    signal: new AbortController().signal,
+  });
+  const second = await runProducer(testProducerConfig(env, ["--max-events", "600"]), {
+    log,
+    signal: new AbortController().signal,
+  });
+  assert.ok(second.duplicatesDropped > 0, "the rewound resume should replay some events");
+  const resumed = JSON.parse(sse.connections.at(-1)!.lastEventId!);
+  const saved = Date.parse(JSON.parse(lines[399]!).meta.dt) + 1;
+  assert.equal(resumed[0].timestamp, saved - 10_000);
+  assert.equal(resumed[1].timestamp, saved - 10_000, "offset -1 replaced by a timestamp");
+  assertExactlyOnce(lines, await readAllRecords(broker.url, TOPIC));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer applies --max-events, filters, and drops canaries", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = await readRecordedLines(FILE, 600);
+  const canary = JSON.parse(base[0]!);
+  canary.meta.domain = "canary";
+  canary.meta.id = "canary-1";
+  delete canary.type;
+  delete canary.wiki;
+  delete canary.title;
+  const events = [JSON.stringify(canary), ...base];
+  const wanted = base.filter((l) => {
+    const e = JSON.parse(l) as Ev;
+    return ["commonswiki", "wikidatawiki"].includes(e.wiki) && e.type !== "log" && !e.bot;
+  });
+  assert.ok(wanted.length > 20);
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  await using sse = await startSseServer({ events });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+    }, [
+      "--since",
+      "0",
+      "--max-events",
+      "20",
+      "--wikis",
+      "commonswiki,wikidatawiki",
+      "--types",
+      "edit,new,categorize",
+      "--exclude-bots",
+    ]),
+    { log, signal: new AbortController().signal },
+  );
+  assert.equal(stats.canariesDropped, 1);
+  assert.equal(stats.eventsProduced, 20);
+  assert.ok(stats.filtered > 0);
+  const records = await readAllRecords(broker.url, TOPIC);
+  assert.deepEqual(
+    new Set(records.map((r) => (r.value as Ev).meta.id)),
+    new Set(wanted.slice(0, 20).map((l) => JSON.parse(l).meta.id)),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer dead-letters malformed data and records refused with 50002", async () => {
+  const dir = await Deno.makeTempDir();
+  const [good1, good2, good3] = await readRecordedLines(FILE, 3);
+  const rawLines = [
+    ":ok",
+    "",
+    "event: message",
+    'id: [{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1}]',
+    "data: {not json",
+    "",
+    "data: " + good1,
+    "",
+    'data: {"meta":{"dt":"2026-05-05T11:17:40.822Z"}}',
+    "",
+    "data: " + good2,
+    "",
+    "data: " + good3,
+    "",
+  ];
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  broker.faults.add({ method: "POST", path: "^/topics/", per_record_error_code: 50002, count: 1 });
+  await using sse = await startSseServer({ rawLines });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+      PRODUCE_BATCH_MAX_RECORDS: "1",
+    }, ["--max-events", "3"]),
+    { log, signal: new AbortController().signal },
+  );
+  assert.equal(stats.deadLettered, 3);
+  assert.equal(stats.eventsProduced, 2);
+  const letters = (await Deno.readTextFile(`${dir}/state/dead-letter.ndjson`)).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(letters.map((l) => l.raw), [
+    "{not json",
+    '{"meta":{"dt":"2026-05-05T11:17:40.822Z"}}',
+    good1,
+  ]);
+  assert.match(letters[0].reason, /^not JSON/);
+  assert.equal(letters[1].reason, "missing meta.id");
+  assert.match(letters[2].reason, /50002/);
+  assert.equal((await readAllRecords(broker.url, TOPIC)).length, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runProducer fails with a UsageError naming the URL when the stream answers 403", async () => {
+  const dir = await Deno.makeTempDir();
+  await using sse = await startSseServer({ events: [], statuses: [403] });
+  const { log } = testLogger();
+  await assert.rejects(
+    runProducer(
+      testProducerConfig({
+        STREAM_URL: sse.url.href,
+        KAFKA_REST_URL: "http://127.0.0.1:9",
+        STATE_DIR: `${dir}/state`,
+      }),
+      { log, signal: new AbortController().signal },
+    ),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.ok(error.message.includes(sse.url.href));
+      assert.match(error.message, /HTTP 403/);
+      assert.match(error.message, /USER_AGENT/);
+      return true;
+    },
+  );
+  assert.equal(sse.connections.length, 1, "a 403 is not retried");
+  await Deno.remove(dir, { recursive: true });
+});

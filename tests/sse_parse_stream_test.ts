@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { type SseMessage, SseParseStream } from "../lib/sse_parse_stream.ts";
+import { readRecordedLines, RECORDINGS_DIR } from "./_helpers/sse_server.ts";
+
+async function parse(chunks: string[]): Promise<SseMessage[]> {
+  return await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(new SseParseStream()));
+}
+
+async function parseBytes(chunks: Uint8Array[]): Promise<SseMessage[]> {
+  return await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(new TextDecoderStream()).pipeThrough(
+      new SseParseStream(),
+    ),
+  );
+}
+
+Deno.test("SseParseStream dispatches an event on a blank line with event, id and data", async () => {
+  assert.deepEqual(await parse(['event: message\nid: 7\ndata: {"a":1}\n\n']), [
+    { event: "message", id: "7", data: '{"a":1}' },
+  ]);
+});
+
+Deno.test("SseParseStream joins multi-line data fields with a newline", async () => {
+  assert.deepEqual(await parse(["data: one\ndata:two\ndata\n\n"]), [
+    { event: "message", id: "", data: "one\ntwo\n" },
+  ]);
+});
+
+Deno.test("SseParseStream strips exactly one space after the colon", async () => {
+  assert.deepEqual((await parse(["data:  two spaces\n\n"]))[0]!.data, " two spaces");
+});
+
+Deno.test("SseParseStream ignores comments and unknown fields", async () => {
+  assert.deepEqual(await parse([":ok\n\nfoo: bar\n: another\ndata: x\n\n"]), [
+    { event: "message", id: "", data: "x" },
+  ]);
+});
+
+Deno.test("SseParseStream accepts CR, LF and CRLF line ends, also split across chunks", async () => {
+  const expected = [
+    { event: "message", id: "", data: "a" },
+    { event: "message", id: "", data: "b" },
+    { event: "message", id: "", data: "c" },
+  ];
+  assert.deepEqual(await parse(["data: a\r\rdata: b\r\n\r\ndata: c\n\n"]), expected);
+  assert.deepEqual(
+    await parse(["data: a\r", "\r", "data: b\r", "\n\r", "\ndata: c\n", "\n"]),
+    expected,
+  );
+});
+
+Deno.test("SseParseStream skips a leading byte order mark", async () => {
+  assert.deepEqual(await parse(["\ufeffdata: x\n\n"]), [{ event: "message", id: "", data: "x" }]);
+  assert.deepEqual(await parse(["", "\ufeff", "data: x\n\n"]), [
+    { event: "message", id: "", data: "x" },
+  ]);
+});
+
+Deno.test("SseParseStream keeps the last event id across events and reports retry", async () => {
+  const messages = await parse(["id: 1\ndata: a\n\ndata: b\n\nretry: 1500\nid\ndata: c\n\n"]);
+  assert.deepEqual(messages.map((m) => m.id), ["1", "1", ""]);
+  assert.equal(messages[2]!.retry, 1500);
+  assert.equal(messages[0]!.retry, undefined);
+});
+
+Deno.test("SseParseStream ignores a retry field that is not all digits", async () => {
+  assert.equal((await parse(["retry: 1s\ndata: a\n\n"]))[0]!.retry, undefined);
+});
+
+Deno.test("SseParseStream does not dispatch an event without data, and resets its type", async () => {
+  assert.deepEqual(await parse(["event: error\n\ndata: a\n\n"]), [
+    { event: "message", id: "", data: "a" },
+  ]);
+  assert.deepEqual(await parse(["event: error\ndata: boom\n\n"]), [
+    { event: "error", id: "", data: "boom" },
+  ]);
+});
+
+Deno.test("SseParseStream discards an unterminated event at the end of the stream", async () => {
+  assert.deepEqual(await parse(["data: a\n\ndata: half"]), [
+    { event: "message", id: "", data: "a" },
+  ]);
+});
+
+Deno.test("SseParseStream errors with RangeError on a line above the cap", async () => {
+  const stream = ReadableStream.from(["data: " + "x".repeat(100)]).pipeThrough(
+    new SseParseStream({ maxLineLength: 50 }),
+  );
+  await assert.rejects(Array.fromAsync(stream), RangeError);
+});
+
+Deno.test("SseParseStream yields identical events for a recorded stream cut at every byte", async () => {
+  const sse = await Deno.readFile(
+    new URL("sse/objecthub-swift-dynamicjson_2026-10-05_excerpt.sse", RECORDINGS_DIR),
+  );
+  // Add events with non-BMP characters (U+10C07) and other multi-byte text.
+  const lines = (await readRecordedLines("6rzan-real-time-system_2026-05-05.ndjson"))
+    .filter((l) => /[\u{10000}-\u{10FFFF}]/u.test(l)).slice(0, 2);
+  assert.equal(lines.length, 2);
+  const extra = new TextEncoder().encode(
+    lines.map((l, i) => `event: message\r\nid: x${i}\r\ndata: ${l}\r\n\r\n`).join(""),
+  );
+  const all = new Uint8Array(sse.length + extra.length);
+  all.set(sse);
+  all.set(extra, sse.length);
+  const expected = await parseBytes([all]);
+  assert.equal(expected.length, 12);
+  assert.ok(
+    expected[11]!.data.includes("\u{10C07}") || /[\u{10000}-\u{10FFFF}]/u.test(expected[11]!.data),
+  );
+  for (const m of expected.slice(0, 10)) JSON.parse(m.data);
+  for (let cut = 0; cut <= all.length; cut++) {
+    const got = await parseBytes([all.subarray(0, cut), all.subarray(cut)]);
+    if (got.length !== expected.length) assert.fail(`cut at byte ${cut}: ${got.length} events`);
+    for (let i = 0; i < got.length; i++) {
+      const a = got[i]!;
+      const b = expected[i]!;
+      if (a.data !== b.data || a.id !== b.id || a.event !== b.event) {
+        assert.fail(`cut at byte ${cut}: event ${i} differs`);
+      }
+    }
+  }
+});
+
+Deno.test("SseParseStream yields identical events for a recorded stream in 3-byte chunks", async () => {
+  const sse = await Deno.readFile(
+    new URL("sse/objecthub-swift-dynamicjson_2026-10-05_excerpt.sse", RECORDINGS_DIR),
+  );
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < sse.length; i += 3) chunks.push(sse.subarray(i, i + 3));
+  assert.deepEqual(await parseBytes(chunks), await parseBytes([sse]));
+});

@@ -3,12 +3,12 @@
  * a properties object; a sink is a function that takes a record. Programs build
  * one logger in `main()` and pass it (or a child) to every component.
  *
- * Properties whose names look secret (`*SECRET*`, `*KEY*`, `*TOKEN*`,
- * `*PASSWORD*`) are replaced by `<redacted>` before any sink sees them.
+ * Properties whose names look secret (`*secret*`, `*token*`, `*password*`,
+ * `*credential*`, `authorization`, `apiKey`, `accessKey…`, `privateKey`) are
+ * replaced by `<redacted>` before any sink sees them.
  *
  * @module
  */
-import { isSecretName } from "./config.ts";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -57,11 +57,24 @@ export interface LoggerOptions {
   component?: string;
 }
 
+const SECRET_PROPERTY_REGEXP =
+  /secret|token|passw|credential|authorization|(api|access|private|signing)_?key/i;
+
+/**
+ * Says whether a log property name looks like it holds a secret.
+ *
+ * @param name a property name
+ * @returns true when the value must be redacted
+ */
+export function isSecretProperty(name: string): boolean {
+  return SECRET_PROPERTY_REGEXP.test(name);
+}
+
 function redact(properties: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(properties)) {
     let value = v;
-    if (isSecretName(k) && v !== undefined && v !== null && v !== "") value = "<redacted>";
+    if (isSecretProperty(k) && v !== undefined && v !== null && v !== "") value = "<redacted>";
     else if (v instanceof Error) value = describeError(v);
     if (value !== v) {
       out ??= { ...properties };
@@ -82,7 +95,8 @@ export function describeError(error: unknown): string {
   let e: unknown = error;
   for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (e instanceof Error) {
-      parts.push(e.message || e.name);
+      const text = e.message || e.name;
+      if (parts.at(-1) !== text) parts.push(text);
       e = e.cause;
     } else {
       parts.push(String(e));

@@ -339,7 +339,7 @@ export async function runProducer(
     stream: url.href,
     proxy: config.kafkaRestUrl.href,
     topic: config.kafkaTopic,
-    key: keyMode,
+    recordKey: keyMode,
   });
   try {
     if (maxEvents === undefined || stats.eventsAccepted < maxEvents) {

@@ -4,12 +4,21 @@ import { consoleSink, createLogger, describeError, memorySink } from "../lib/log
 Deno.test("Logger redacts properties with secret-looking names", () => {
   const sink = memorySink();
   const log = createLogger({ sink });
-  log.info("connecting", { AWS_SECRET_ACCESS_KEY: "abc", password: "p", apiToken: "t", host: "h" });
+  log.info("connecting", {
+    AWS_SECRET_ACCESS_KEY: "abc",
+    password: "p",
+    apiToken: "t",
+    accessKeyId: "AKIA",
+    host: "h",
+    recordKey: "page",
+  });
   assert.deepEqual(sink.records[0]!.properties, {
     AWS_SECRET_ACCESS_KEY: "<redacted>",
     password: "<redacted>",
     apiToken: "<redacted>",
+    accessKeyId: "<redacted>",
     host: "h",
+    recordKey: "page",
   });
 });
 
@@ -42,6 +51,10 @@ Deno.test("consoleSink() writes a readable one-liner in pretty format", () => {
   assert.match(lines[0]!, /INFO {2}wikistream: ready url=http:\/\/127\.0\.0\.1:8082$/);
 });
 
-Deno.test("describeError() walks the cause chain", () => {
+Deno.test("describeError() walks the cause chain and skips repeated messages", () => {
   assert.equal(describeError(new Error("a", { cause: "b" })), "a: caused by: b");
+  assert.equal(
+    describeError(new Error("a", { cause: new Error("a", { cause: new Error("c") }) })),
+    "a: caused by: c",
+  );
 });

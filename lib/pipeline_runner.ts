@@ -1,0 +1,205 @@
+/**
+ * The whole pipeline in one process, for `deno task start`: the local broker,
+ * the producer on the live stream (or `--stream-url`), and the consumer writing
+ * Parquet to `./lake`, with one combined progress line. Stopping (the signal)
+ * drains the producer and the consumer (flush, upload, commit) and then closes
+ * the broker. With `--max-events` the producer stops by itself and the consumer
+ * runs until it has read everything that was produced.
+ *
+ * @module
+ */
+import { startBroker } from "./broker/broker_server.ts";
+import type { ResolvedConfig } from "./config.ts";
+import { intOption, stringOption } from "./config_options.ts";
+import { CONSUMER_OPTIONS, type ConsumerConfig } from "./consumer_config.ts";
+import { runConsumer } from "./consumer_pipeline.ts";
+import { type ConsumerStats, createConsumerStats } from "./consumer_stats.ts";
+import { type Clock, sleepUnlessAborted, SYSTEM_CLOCK } from "./delay.ts";
+import type { Logger } from "./log.ts";
+import { PRODUCER_OPTIONS, type ProducerConfig } from "./producer_config.ts";
+import { createProducerStats, type ProducerStats, runProducer } from "./producer_pipeline.ts";
+
+/** Options of `deno task start`: the producer's and the consumer's, plus the embedded broker's. */
+export const PIPELINE_OPTIONS = {
+  ...PRODUCER_OPTIONS,
+  ...CONSUMER_OPTIONS,
+  brokerPort: intOption({
+    env: "BROKER_PORT",
+    flag: "broker-port",
+    description: "port of the embedded local broker (0 picks a free port)",
+    default: 8082,
+    max: 65535,
+  }),
+  brokerDataDir: stringOption<string>({
+    env: "BROKER_DATA_DIR",
+    flag: "broker-data-dir",
+    description: "directory of the embedded broker's durable logs",
+    default: ".wikistream/broker",
+  }),
+  brokerPartitions: intOption({
+    env: "BROKER_PARTITIONS",
+    flag: "partitions",
+    description: "partitions of the topic when the embedded broker creates it",
+    default: 3,
+    min: 1,
+    max: 1000,
+  }),
+  catchUpTimeoutMs: intOption({
+    env: "START_CATCH_UP_TIMEOUT_MS",
+    flag: "catch-up-timeout-ms",
+    description: "after --max-events, how long the consumer may take to read what was produced",
+    default: 60_000,
+  }),
+};
+
+/** The resolved options of {@linkcode runPipeline}. */
+export type PipelineConfig = ResolvedConfig<typeof PIPELINE_OPTIONS>;
+
+/** Live counters of the three parts. */
+export interface PipelineStats {
+  /** The producer's counters. */
+  producer: ProducerStats;
+  /** The consumer's counters. */
+  consumer: ConsumerStats;
+}
+
+/** Dependencies of {@linkcode runPipeline}. */
+export interface RunPipelineOptions {
+  /** Logger. */
+  log: Logger;
+  /** Stops the pipeline: producer and consumer drain, then the broker closes. */
+  signal: AbortSignal;
+  /** Clock. @default SYSTEM_CLOCK */
+  clock?: Clock;
+  /** Called with the broker's URL once it listens. */
+  onBrokerReady?: (url: URL) => void;
+}
+
+/**
+ * Formats the combined progress line's properties.
+ *
+ * @param stats the live counters
+ * @param now current time (epoch ms)
+ * @returns properties for one log record
+ */
+export function pipelineProgress(stats: PipelineStats, now: number): Record<string, unknown> {
+  const p = stats.producer;
+  const c = stats.consumer;
+  const lag = (t: number | null | undefined) =>
+    t === null || t === undefined ? null : Math.round((now - t) / 1000);
+  return {
+    received: p.eventsIn,
+    produced: p.eventsProduced,
+    consumed: c.recordsIn,
+    rows: c.rowsWritten,
+    files: c.filesWritten,
+    lakeBytes: c.bytesWritten,
+    deadLetters: p.deadLettered + c.dlqRecords,
+    duplicatesDropped: p.duplicatesDropped + c.duplicates,
+    reconnects: p.reconnects,
+    producerLagS: lag(p.lastAckedEventTimeMs),
+    lakeFreshnessS: lag(c.newestCommittedEventTimeMs),
+  };
+}
+
+/**
+ * Runs broker, producer and consumer in this process until the signal aborts or,
+ * with `--max-events`, until everything produced is in the lake.
+ *
+ * @param config the merged configuration
+ * @param options logger, stop signal and clock
+ * @returns the final counters
+ * @throws whatever stopped the producer or the consumer (for example a `UsageError`)
+ */
+export async function runPipeline(
+  config: PipelineConfig,
+  options: RunPipelineOptions,
+): Promise<PipelineStats> {
+  const { log, signal } = options;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const broker = await startBroker({
+    dataDir: config.brokerDataDir,
+    port: config.brokerPort,
+    partitions: config.brokerPartitions,
+    log: log.child("broker"),
+  }).catch((error) => {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot start the local broker: port ${config.brokerPort} is in use; stop the other ` +
+          "process or pick another port with --broker-port (0 picks a free one)",
+        { cause: error },
+      );
+    }
+    throw error;
+  });
+  options.onBrokerReady?.(broker.url);
+  const restUrl = new URL(broker.url.href);
+  const stats: PipelineStats = {
+    producer: createProducerStats(clock.now()),
+    consumer: createConsumerStats(),
+  };
+  const producerStop = new AbortController();
+  const consumerStop = new AbortController();
+  const stopAll = () => {
+    producerStop.abort(signal.reason);
+    consumerStop.abort(signal.reason);
+  };
+  signal.addEventListener("abort", stopAll, { once: true });
+  const progressStop = new AbortController();
+  const progress = (async () => {
+    if (config.progressIntervalMs <= 0) return;
+    while (await sleepUnlessAborted(clock, config.progressIntervalMs, progressStop.signal)) {
+      log.info("progress", pipelineProgress(stats, clock.now()));
+    }
+  })();
+
+  const producerConfig: ProducerConfig = Object.freeze({
+    ...config,
+    kafkaRestUrl: restUrl,
+    progressIntervalMs: 0,
+  });
+  const consumerConfig: ConsumerConfig = Object.freeze({
+    ...config,
+    kafkaRestUrl: restUrl,
+    progressIntervalMs: 0,
+    consumerUntilIdleMs: undefined,
+  });
+  const producing = runProducer(producerConfig, {
+    log: log.child("producer"),
+    signal: producerStop.signal,
+    stats: stats.producer,
+  });
+  const consuming = runConsumer(consumerConfig, {
+    log: log.child("consumer"),
+    signal: consumerStop.signal,
+    stats: stats.consumer,
+  });
+  consuming.catch(() => producerStop.abort());
+  try {
+    try {
+      await producing;
+    } catch (error) {
+      consumerStop.abort();
+      await consuming.catch(() => {});
+      throw error;
+    }
+    if (!signal.aborted) {
+      // The producer stopped by itself (--max-events): let the consumer read what was produced.
+      const deadline = clock.now() + config.catchUpTimeoutMs;
+      while (
+        stats.consumer.recordsIn + stats.consumer.recordsSkipped < stats.producer.eventsProduced &&
+        clock.now() < deadline &&
+        await sleepUnlessAborted(clock, 100, consumerStop.signal)
+      );
+      consumerStop.abort();
+    }
+    await consuming;
+    log.info("pipeline stopped", pipelineProgress(stats, clock.now()));
+    return stats;
+  } finally {
+    signal.removeEventListener("abort", stopAll);
+    progressStop.abort();
+    await progress;
+    await broker.close();
+  }
+}

@@ -3,9 +3,11 @@
  * through the real pipeline (`runProducer`: SSE client, parsing, inspection,
  * batching, REST produce, state saves) against a local endpoint that acknowledges
  * immediately, compared with bare `JSON.parse` of each line in the same run.
- * The stream server and the endpoint run in two workers, off the producer's thread.
+ * The stream server and the endpoint run off the producer's thread, once in a
+ * separate process (the producer alone in this process: its CPU time and RSS are
+ * its own) and once in a worker of this process (the earlier topology).
  *
- * `deno task bench:producer` prints events/s and peak RSS;
+ * `deno task bench:producer` prints events/s (wall and per CPU-second) and peak RSS;
  * under `deno bench` the same two measurements run as a baseline comparison.
  *
  * @module
@@ -14,6 +16,7 @@ import { parseConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { PRODUCER_OPTIONS } from "../lib/producer_config.ts";
 import { runProducer } from "../lib/producer_pipeline.ts";
+import process from "node:process";
 import { repeatedLine } from "./_repeat_events.ts";
 
 const TOTAL = 100_000;
@@ -26,32 +29,67 @@ async function baseLines(): Promise<string[]> {
   return (await Deno.readTextFile(FILE)).split("\n").filter((l) => l !== "");
 }
 
-async function startWorker(role: "sse" | "proxy", base: string[]): Promise<[string, Worker]> {
-  const worker = new Worker(new URL("./_producer_bench_servers.ts", import.meta.url), {
-    type: "module",
-  });
-  const url = await new Promise<string>((resolve) => {
-    worker.onmessage = (e) => resolve(e.data.url);
-    worker.postMessage({ role, base, total: TOTAL });
-  });
-  return [url, worker];
+type Topology = "process" | "worker";
+
+interface Servers {
+  sse: string;
+  proxy: string;
+  stop(): Promise<void>;
 }
 
-async function startServers(base: string[]): Promise<{ sse: string; proxy: string; stop(): void }> {
-  const [sse, sseWorker] = await startWorker("sse", base);
-  const [proxy, proxyWorker] = await startWorker("proxy", base);
+const SERVERS = new URL("./_producer_bench_servers.ts", import.meta.url);
+
+async function startWorkerServers(base: string[]): Promise<Servers> {
+  const worker = new Worker(SERVERS, { type: "module" });
+  const urls = await new Promise<{ sse: string; proxy: string }>((resolve) => {
+    worker.onmessage = (e) => resolve(e.data);
+    worker.postMessage({ base, total: TOTAL });
+  });
+  return { ...urls, stop: () => Promise.resolve(worker.terminate()) };
+}
+
+async function startProcessServers(): Promise<Servers> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", SERVERS.pathname, "serve", String(TOTAL)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the bench server process exited before printing its URLs");
+    text += value;
+  }
+  const urls = JSON.parse(text.slice(0, text.indexOf("\n"))) as { sse: string; proxy: string };
   return {
-    sse,
-    proxy,
-    stop: () => {
-      sseWorker.terminate();
-      proxyWorker.terminate();
+    ...urls,
+    stop: async () => {
+      await child.stdin.close();
+      await child.status;
+      await reader.cancel();
     },
   };
 }
 
-async function runPipeline(base: string[]): Promise<number> {
-  const servers = await startServers(base);
+/** One measured producer run. */
+interface RunFigures {
+  /** Wall time of `runProducer`. */
+  ms: number;
+  /** CPU time (user + system) of this whole process during the run. */
+  processCpuMs: number;
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+async function runPipeline(base: string[], topology: Topology): Promise<RunFigures> {
+  const servers = topology === "process"
+    ? await startProcessServers()
+    : await startWorkerServers(base);
   const stateDir = await Deno.makeTempDir();
   try {
     const { config } = parseConfig(PRODUCER_OPTIONS, {
@@ -65,25 +103,35 @@ async function runPipeline(base: string[]): Promise<number> {
       args: ["--since", "0", "--max-events", String(TOTAL)],
     });
     const started = performance.now();
+    const cpuStarted = cpuMs();
     const stats = await runProducer(config, {
       log: createLogger({ level: "error" }),
       signal: new AbortController().signal,
     });
-    const ms = performance.now() - started;
+    const figures = { ms: performance.now() - started, processCpuMs: cpuMs() - cpuStarted };
     if (stats.eventsProduced !== TOTAL) throw new Error(`produced ${stats.eventsProduced}`);
-    return ms;
+    return figures;
   } finally {
-    servers.stop();
+    await servers.stop();
     await Deno.remove(stateDir, { recursive: true });
   }
 }
 
-function bareParse(lines: readonly string[]): number {
+function bareParse(lines: readonly string[]): RunFigures {
   const started = performance.now();
+  const cpuStarted = cpuMs();
   let n = 0;
   for (const line of lines) if ((JSON.parse(line) as { meta?: unknown }).meta) n++;
   if (n !== lines.length) throw new Error("unexpected line");
-  return performance.now() - started;
+  return { ms: performance.now() - started, processCpuMs: cpuMs() - cpuStarted };
+}
+
+function rate(ms: number): number {
+  return TOTAL / (ms / 1000);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MiB`;
 }
 
 function repeated(base: string[]): string[] {
@@ -95,26 +143,38 @@ if (import.meta.main) {
   let peakRss = Deno.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
-  }, 50);
-  await runPipeline(base); // warm-up
-  const pipelineMs = await runPipeline(base);
+  }, 20);
+  await runPipeline(base, "process"); // warm-up
+  const run = await runPipeline(base, "process");
   peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+  const processPeak = peakRss;
+  await runPipeline(base, "worker"); // warm-up
+  const inWorkers = await runPipeline(base, "worker");
   clearInterval(sampler);
-  const pipelinePeak = peakRss;
   const lines = repeated(base);
   bareParse(lines); // warm-up
-  const parseMs = bareParse(lines);
-  const producerRate = TOTAL / (pipelineMs / 1000);
-  const parseRate = TOTAL / (parseMs / 1000);
+  const parse = bareParse(lines);
+  const cpuRate = (f: RunFigures) => TOTAL / (f.processCpuMs / 1000);
+  const pct = (a: number, b: number) => `${(100 * a / b).toFixed(1)}%`;
   // deno-lint-ignore no-console
   console.log(
     [
       `events: ${TOTAL} (recording repeated, unique meta.id)`,
-      `producer pipeline: ${Math.round(producerRate)} events/s (${pipelineMs.toFixed(0)} ms)`,
-      `bare JSON.parse:   ${Math.round(parseRate)} events/s (${parseMs.toFixed(0)} ms)`,
-      `ratio: ${(100 * producerRate / parseRate).toFixed(1)}% of bare parse (target >= 50%)`,
-      `peak RSS during the producer run: ${(pipelinePeak / 1048576).toFixed(0)} MiB ` +
-      "(whole process, including the worker's servers)",
+      `bare JSON.parse:   ${Math.round(rate(parse.ms))} events/s (${
+        parse.ms.toFixed(0)
+      } ms wall, ` +
+      `${Math.round(cpuRate(parse))} events per CPU-second)`,
+      `producer, servers in a separate process (producer alone in this process):`,
+      `  wall: ${Math.round(rate(run.ms))} events/s (${run.ms.toFixed(0)} ms) = ` +
+      `${pct(rate(run.ms), rate(parse.ms))} of bare parse (target >= 50%)`,
+      `  CPU:  ${Math.round(cpuRate(run))} events per CPU-second of this process ` +
+      `(${run.processCpuMs.toFixed(0)} ms, all its threads) = ` +
+      `${pct(cpuRate(run), cpuRate(parse))} of bare parse per CPU-second`,
+      `  peak RSS of this process: ${mib(processPeak)}`,
+      `producer, servers in workers of this process (3 busy threads on ${navigator.hardwareConcurrency} cores):`,
+      `  wall: ${Math.round(rate(inWorkers.ms))} events/s (${inWorkers.ms.toFixed(0)} ms) = ` +
+      `${pct(rate(inWorkers.ms), rate(parse.ms))} of bare parse`,
+      `  peak RSS (whole process, including the servers' pre-generated stream): ${mib(peakRss)}`,
     ].join("\n"),
   );
 } else if (typeof Deno.bench === "function" && Deno.env.get("PRODUCER_DENO_BENCH") === "1") {
@@ -133,6 +193,6 @@ if (import.meta.main) {
     group: "producer",
     n: 3,
     warmup: 1,
-    fn: async () => void await runPipeline(base),
+    fn: async () => void await runPipeline(base, "process"),
   });
 }

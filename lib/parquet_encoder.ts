@@ -134,7 +134,7 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
   // One key holding canonical JSON: parquet-wasm writes key-value pairs from a hash map, so
   // several keys come out in a different order each time and identical tables would give
   // different bytes (exactly-once redo rewrites files byte for byte).
-  const fields: Record<string, unknown> = { schema_version: SCHEMA_VERSION };
+  const fields: Record<string, unknown> = { "schema_version": SCHEMA_VERSION };
   for (const k of Object.keys(options.metadata ?? {}).sort()) fields[k] = options.metadata![k];
   const metadata = new Map([[WIKISTREAM_METADATA_KEY, JSON.stringify(fields)]]);
 

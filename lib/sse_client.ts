@@ -14,7 +14,7 @@
 import { Backoff } from "./backoff.ts";
 import { type Clock, sleepUnlessAborted, SYSTEM_CLOCK } from "./delay.ts";
 import { describeError, type Logger } from "./log.ts";
-import { type SseMessage, SseParseStream } from "./sse_parse_stream.ts";
+import { SseLineParser, type SseMessage } from "./sse_parse_stream.ts";
 
 /** A source of `message` events that survives reconnects (EventSource-like). */
 export interface SseSource {
@@ -232,7 +232,7 @@ export class SseClient implements SseSource {
         );
       }
     }, Math.max(10, Math.min(1000, Math.floor(this.#idleMs / 4))));
-    let reader: ReadableStreamDefaultReader<SseMessage> | undefined;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       let response: Response;
       try {
@@ -268,27 +268,32 @@ export class SseClient implements SseSource {
           "",
         );
       }
-      const touch = new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, controller) => {
-          lastActivity = this.#clock.now();
-          controller.enqueue(chunk);
-        },
-      });
-      reader = response.body
-        .pipeThrough(touch)
-        .pipeThrough(new TextDecoderStream())
-        .pipeThrough(new SseParseStream())
-        .getReader();
+      // One read loop instead of a chain of transform streams: decoding and parsing a
+      // chunk emits every message it completes, without a stream hop per message.
+      const bytes = response.body.getReader();
+      reader = bytes;
+      const decoder = new TextDecoder();
+      const parser = new SseLineParser();
+      let ready: SseMessage[] = [];
+      const collect = (message: SseMessage) => void ready.push(message);
       while (true) {
-        let result: ReadableStreamReadResult<SseMessage>;
+        let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          result = await reader.read();
+          result = await bytes.read();
         } catch (error) {
           if (connection.signal.aborted) throw connection.signal.reason;
           throw error;
         }
-        if (result.done) return;
-        yield result.value;
+        if (result.done) {
+          parser.push(decoder.decode(), collect);
+          parser.end();
+          return;
+        }
+        lastActivity = this.#clock.now();
+        parser.push(decoder.decode(result.value, { stream: true }), collect);
+        const messages = ready;
+        ready = [];
+        for (const message of messages) yield message;
       }
     } finally {
       clearInterval(watchdog);

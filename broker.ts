@@ -7,7 +7,9 @@
  */
 import { BROKER_OPTIONS } from "./lib/broker/broker_config.ts";
 import { startBroker } from "./lib/broker/broker_server.ts";
+import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
 import { runProgram } from "./lib/program.ts";
+import { brokerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 
 /** Runs the broker until a signal stops it. */
 export async function main(): Promise<void> {
@@ -15,7 +17,7 @@ export async function main(): Promise<void> {
     name: "broker",
     summary:
       "Local Kafka broker speaking the Confluent REST Proxy v2 API, with durable logs under the data directory.",
-    specs: BROKER_OPTIONS,
+    specs: { ...BROKER_OPTIONS, ...METRICS_OPTIONS },
     async run(config, { signal, log }) {
       const broker = await startBroker({
         dataDir: config.dataDir,
@@ -29,14 +31,20 @@ export async function main(): Promise<void> {
         log,
       });
       try {
-        const url = broker.url.href.replace(/\/$/, "");
-        await Deno.stdout.write(
-          new TextEncoder().encode(`wikistream broker listening on ${url}\n`),
+        const metrics = brokerMetrics({ stats: () => broker.stats() });
+        await runWithMetrics(
+          { port: config.metricsPort, hostname: config.metricsHost, metrics, log },
+          async () => {
+            const url = broker.url.href.replace(/\/$/, "");
+            await Deno.stdout.write(
+              new TextEncoder().encode(`wikistream broker listening on ${url}\n`),
+            );
+            await new Promise<void>((resolve) => {
+              if (signal.aborted) resolve();
+              signal.addEventListener("abort", () => resolve(), { once: true });
+            });
+          },
         );
-        await new Promise<void>((resolve) => {
-          if (signal.aborted) resolve();
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
       } finally {
         await broker.close();
       }

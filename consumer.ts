@@ -5,9 +5,12 @@
  *
  * @module
  */
-import { CONSUMER_OPTIONS } from "./lib/consumer_config.ts";
+import { CONSUMER_OPTIONS, validateConsumerConfig } from "./lib/consumer_config.ts";
 import { runConsumer } from "./lib/consumer_pipeline.ts";
+import { createConsumerStats } from "./lib/consumer_stats.ts";
+import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
 import { runProgram } from "./lib/program.ts";
+import { consumerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 
 /** Runs the consumer at the process edge. */
 export async function main(): Promise<void> {
@@ -15,10 +18,20 @@ export async function main(): Promise<void> {
     name: "consumer",
     summary: "Consume wikimedia-changes from the Kafka REST Proxy into a Parquet lake " +
       "(S3, MinIO or a folder), exactly once per record.",
-    specs: CONSUMER_OPTIONS,
+    specs: { ...CONSUMER_OPTIONS, ...METRICS_OPTIONS },
     drainTimeoutMs: 30_000,
     async run(config, { signal, log }) {
-      await runConsumer(config, { signal, log, drainTimeoutMs: 25_000 });
+      validateConsumerConfig(config);
+      const stats = createConsumerStats();
+      const metrics = consumerMetrics({
+        stats,
+        // a unit holds records up to FLUSH_INTERVAL_MS, then uploads: allow that, with margin
+        commitStallMs: Math.max(3 * config.flushIntervalMs, 120_000),
+      });
+      await runWithMetrics(
+        { port: config.metricsPort, hostname: config.metricsHost, metrics, log },
+        () => runConsumer(config, { signal, log, drainTimeoutMs: 25_000, stats }),
+      );
     },
   });
 }

@@ -6,9 +6,12 @@
  *
  * @module
  */
+import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
 import { runProgram } from "./lib/program.ts";
+import { producerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 import { PRODUCER_OPTIONS } from "./lib/producer_config.ts";
-import { runProducer } from "./lib/producer_pipeline.ts";
+import { createProducerStats, runProducer } from "./lib/producer_pipeline.ts";
+import { RestProducerClient } from "./lib/rest_producer_client.ts";
 
 /** Entry point: parse configuration, run the pipeline, set the exit code. */
 export async function main(): Promise<void> {
@@ -16,9 +19,21 @@ export async function main(): Promise<void> {
     name: "producer",
     summary: "Reads Wikimedia recentchange events (SSE) and produces them to Kafka through the " +
       "REST Proxy v2 API. Resumes from the saved position in STATE_DIR after a restart.",
-    specs: PRODUCER_OPTIONS,
+    specs: { ...PRODUCER_OPTIONS, ...METRICS_OPTIONS },
     run: async (config, { signal, log }) => {
-      await runProducer(config, { signal, log });
+      const stats = createProducerStats();
+      const metrics = producerMetrics({ stats, idleTimeoutMs: config.idleTimeoutMs });
+      // the pipeline's default sink speaks the Confluent dialect
+      const sink = config.kafkaRestFlavor === "confluent" ? undefined : new RestProducerClient({
+        baseUrl: config.kafkaRestUrl,
+        topic: config.kafkaTopic,
+        requestTimeoutMs: config.requestTimeoutMs,
+        flavor: config.kafkaRestFlavor,
+      });
+      await runWithMetrics(
+        { port: config.metricsPort, hostname: config.metricsHost, metrics, log },
+        () => runProducer(config, { signal, log, stats, ...(sink ? { sink } : {}) }),
+      );
     },
   });
 }

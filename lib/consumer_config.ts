@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { OptionSpec, ResolvedConfig } from "./config.ts";
+import { ConfigError, type OptionSpec, type ResolvedConfig } from "./config.ts";
 import {
   boolOption,
   enumOption,
@@ -14,6 +14,7 @@ import {
   stringOption,
 } from "./config_options.ts";
 import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_encoder.ts";
+import { REST_FLAVOR_OPTION, restFlavorProblem } from "./rest_flavor.ts";
 
 const MIB = 1024 * 1024;
 
@@ -39,6 +40,7 @@ export const CONSUMER_OPTIONS = {
     description: "base URL of the Kafka REST Proxy (v2 API) or the local broker",
     default: new URL("http://localhost:8082"),
   }),
+  kafkaRestFlavor: REST_FLAVOR_OPTION,
   kafkaTopic: stringOption<string>({
     env: "KAFKA_TOPIC",
     description: "Kafka topic to consume",
@@ -175,3 +177,17 @@ export const CONSUMER_OPTIONS = {
 
 /** The resolved consumer configuration. */
 export type ConsumerConfig = ResolvedConfig<typeof CONSUMER_OPTIONS>;
+
+/**
+ * Checks combinations of options that are invalid together (each option alone is valid).
+ *
+ * @param config the parsed consumer configuration
+ * @throws {ConfigError} naming the variables, for example `CONSUMER_AUTO_OFFSET_RESET=latest`
+ *   with `KAFKA_REST_FLAVOR=redpanda`
+ */
+export function validateConsumerConfig(
+  config: Pick<ConsumerConfig, "kafkaRestFlavor" | "consumerAutoOffsetReset">,
+): void {
+  const problem = restFlavorProblem(config.kafkaRestFlavor, config.consumerAutoOffsetReset);
+  if (problem) throw new ConfigError([problem]);
+}

@@ -14,7 +14,7 @@
  */
 import { Backoff } from "./backoff.ts";
 import { CommitProtocol, type TestPauses } from "./commit_protocol.ts";
-import type { ConsumerConfig } from "./consumer_config.ts";
+import { type ConsumerConfig, validateConsumerConfig } from "./consumer_config.ts";
 import { ConsumerSession, type PoisonRecord } from "./consumer_session.ts";
 import { type ConsumerStats, createConsumerStats, progressProperties } from "./consumer_stats.ts";
 import { DedupeWindow } from "./dedupe_window.ts";
@@ -97,6 +97,7 @@ export async function runConsumer(
   options: RunConsumerOptions,
 ): Promise<ConsumerStats> {
   const { log, signal } = options;
+  validateConsumerConfig(config);
   const clock = options.clock ?? SYSTEM_CLOCK;
   const stats = options.stats ?? createConsumerStats();
   const topic = config.kafkaTopic;
@@ -131,6 +132,7 @@ export async function runConsumer(
     readTimeoutMs: config.consumerReadTimeoutMs,
     fetchMinBytes: config.consumerFetchMinBytes,
     useBaseUri: config.consumerUseBaseUri,
+    flavor: config.kafkaRestFlavor,
     fetch: options.fetch,
     log: log.child("rest"),
     clock,
@@ -143,6 +145,7 @@ export async function runConsumer(
     clock,
     backoff: new Backoff({ initialMs: 200, maxMs: 10_000 }),
     onInstanceCreated: () => stats.instancesCreated++,
+    flavor: config.kafkaRestFlavor,
   });
   // Sealing goes on after the stop signal, up to the drain timeout.
   const sealing = new AbortController();
@@ -375,6 +378,11 @@ export async function runConsumer(
         throw error;
       }
       const now = clock.now();
+      if (stats.lastCommitOk === false && !session.commitPending) {
+        // a failed commit went through when the session retried it after this read
+        stats.lastCommitOk = true;
+        stats.lastCommitTimeMs = now;
+      }
       let got = 0;
       for (const record of read.records) {
         if (record.topic !== topic || !fresh(record.partition, record.offset)) continue;

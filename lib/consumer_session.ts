@@ -7,12 +7,21 @@
  * {@linkcode PoisonRecord} and seeks past it; retries commits that failed after
  * the next successful read; pings the instance while the caller is busy.
  *
+ * Redpanda (`flavor: "redpanda"`) has no `…/assignments` and no `…/positions`:
+ * the keep-alive re-sends the last successful commit instead (a commit refreshes
+ * Redpanda's consumer inactivity timer and changes nothing, the offsets being
+ * already stored; before the first commit there is nothing safe to send, so
+ * the first upload must finish within `pandaproxy_client.consumer_session_timeout_ms`
+ * or the next call gets 40403 and the instance is re-created), and a non-JSON
+ * record stops the consumer with an explanation, since it cannot be skipped.
+ *
  * @module
  */
 import { Backoff } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./delay.ts";
 import type { Logger } from "./log.ts";
 import type { ConsumerClient, ConsumerRecord, PartitionOffset } from "./rest_consumer_client.ts";
+import { type RestFlavor, restFlavorCanSeek } from "./rest_flavor.ts";
 import { RestProxyError } from "./rest_proxy_error.ts";
 
 /** A record the proxy could not return as JSON (40801); the caller dead-letters it. */
@@ -49,6 +58,8 @@ export interface ConsumerSessionOptions {
   clock?: Clock;
   /** Called when an instance is created. */
   onInstanceCreated?: () => void;
+  /** REST Proxy dialect (keep-alive and poison handling). @default "confluent" */
+  flavor?: RestFlavor;
 }
 
 /**
@@ -76,6 +87,8 @@ export class ConsumerSession {
   #clock: Clock;
   #ready = false;
   #pendingCommit: PartitionOffset[] | undefined;
+  #lastCommitted: PartitionOffset[] | undefined;
+  #flavor: RestFlavor;
   #onInstanceCreated: (() => void) | undefined;
 
   /** @param options client, topic, logger and timing */
@@ -87,6 +100,7 @@ export class ConsumerSession {
     this.#backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 15_000 });
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#onInstanceCreated = options.onInstanceCreated;
+    this.#flavor = options.flavor ?? "confluent";
   }
 
   /** True when a commit failed and waits for the next successful read. */
@@ -154,6 +168,14 @@ export class ConsumerSession {
   }
 
   async #skipPoison(error: RestProxyError, signal: AbortSignal): Promise<PoisonRecord> {
+    if (!restFlavorCanSeek(this.#flavor)) {
+      throw new Error(
+        `Cannot read ${this.#topic}: Redpanda cannot return a record as JSON (${error.message}) ` +
+          `and its HTTP Proxy has no seek endpoint to skip it; move the group past it with ` +
+          `rpk group seek, or delete the record, then restart`,
+        { cause: error },
+      );
+    }
     const where = parsePoisonPosition(error.message);
     if (!where) {
       throw new Error(
@@ -190,6 +212,7 @@ export class ConsumerSession {
     try {
       await this.#client.commit(offsets, signal);
       this.#pendingCommit = undefined;
+      this.#lastCommitted = offsets;
       return true;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -209,12 +232,17 @@ export class ConsumerSession {
    */
   async keepAlive<T>(work: () => Promise<T>): Promise<T> {
     if (!this.#ready) return await work();
+    if (!restFlavorCanSeek(this.#flavor) && this.#lastCommitted === undefined) {
+      this.#log.debug("no commit to repeat as a keep-alive yet (Redpanda)");
+      return await work();
+    }
     const stop = new AbortController();
     const ping = (async () => {
       while (!stop.signal.aborted) {
         if (!(await this.#sleep(this.#heartbeatMs, stop.signal))) return;
         try {
-          await this.#client.assignments(stop.signal);
+          if (restFlavorCanSeek(this.#flavor)) await this.#client.assignments(stop.signal);
+          else await this.#client.commit(this.#lastCommitted!, stop.signal);
         } catch (error) {
           if (stop.signal.aborted) return;
           this.#log.debug("keep-alive call failed", { error });

@@ -16,6 +16,7 @@ import {
   stringOption,
 } from "./config_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
+import { REST_FLAVOR_OPTION } from "./rest_flavor.ts";
 
 /** The public Wikimedia recentchange stream. */
 export const DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange";
@@ -36,6 +37,7 @@ export const PRODUCER_OPTIONS = {
     description: "base URL of the Kafka REST Proxy (v2 API) or the local broker",
     default: new URL("http://localhost:8082"),
   }),
+  kafkaRestFlavor: REST_FLAVOR_OPTION,
   kafkaTopic: stringOption<string>({
     env: "KAFKA_TOPIC",
     description: "Kafka topic to produce to",

@@ -111,28 +111,28 @@ export function producerPaths(stateDir: string): { state: string; deadLetter: st
   return { state: `${stateDir}/state.json`, deadLetter: `${stateDir}/dead-letter.ndjson` };
 }
 
+/** The last `capacity` acknowledged ids with their `meta.dt`, in a ring buffer (O(1) push). */
 class CommittedIds {
-  #ids: string[] = [];
-  #times: number[] = [];
-  #head = 0;
-  #capacity: number;
+  #ids: string[];
+  #times: Float64Array;
+  #next = 0;
+  #size = 0;
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.#ids = new Array<string>(capacity);
+    this.#times = new Float64Array(capacity);
   }
   push(id: string, timeMs: number): void {
-    this.#ids.push(id);
-    this.#times.push(timeMs);
-    if (this.#ids.length - this.#head > this.#capacity) this.#head++;
-    if (this.#head > 4096 && this.#head * 2 > this.#ids.length) {
-      this.#ids = this.#ids.slice(this.#head);
-      this.#times = this.#times.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#ids[this.#next] = id;
+    this.#times[this.#next] = timeMs;
+    this.#next = (this.#next + 1) % this.#ids.length;
+    if (this.#size < this.#ids.length) this.#size++;
   }
   since(cutoffMs: number): string[] {
     const out: string[] = [];
-    for (let i = this.#head; i < this.#ids.length; i++) {
+    const capacity = this.#ids.length;
+    for (let n = 0, i = (this.#next - this.#size + capacity) % capacity; n < this.#size; n++) {
       if (this.#times[i]! >= cutoffMs) out.push(this.#ids[i]!);
+      i = i + 1 === capacity ? 0 : i + 1;
     }
     return out;
   }
@@ -192,9 +192,11 @@ export async function runProducer(
   const margin = config.resumeMarginMs;
   const seen = new RecentIdSet(config.dedupeIds);
   const committed = new CommittedIds(config.dedupeIds);
-  for (const id of saved?.recentIds ?? []) {
-    seen.add(id);
-    committed.push(id, saved?.lastEventTimeMs ?? 0);
+  if (saved) {
+    for (let i = 0; i < saved.recentIds.length; i++) {
+      seen.add(saved.recentIds[i]!);
+      committed.push(saved.recentIds[i]!, saved.recentIdTimesMs[i]!);
+    }
   }
   const url = new URL(config.streamUrl);
   let startId: string | undefined;
@@ -276,22 +278,33 @@ export async function runProducer(
 
   let lastCommitted: StreamPosition | undefined;
   let maxCommittedTime = saved?.lastEventTimeMs ?? 0;
+  // Ids acknowledged but not yet saved (a batch that only moves the position adds none).
+  let unsavedIds: string[] = [];
   const commit = async (batches: ProduceBatch[]) => {
     for (const batch of batches) {
       for (const r of batch.records) {
         committed.push(r.metaId, r.eventTimeMs);
+        unsavedIds.push(r.metaId);
         if (r.eventTimeMs > maxCommittedTime) maxCommittedTime = r.eventTimeMs;
       }
       if (batch.position) lastCommitted = batch.position;
     }
     if (lastCommitted === undefined) return;
     if (lastCommitted.eventTimeMs !== null) stats.lastAckedEventTimeMs = lastCommitted.eventTimeMs;
+    const added = unsavedIds;
     await store.save({
       lastEventId: lastCommitted.sseId,
       lastEventTimeMs: lastCommitted.eventTimeMs ?? stats.lastAckedEventTimeMs,
-      recentIds: committed.since(maxCommittedTime - 2 * margin),
       savedAtMs: clock.now(),
+    }, {
+      added,
+      timeMs: maxCommittedTime,
+      snapshot: () => ({
+        ids: committed.since(maxCommittedTime - 2 * margin),
+        timeMs: maxCommittedTime,
+      }),
     });
+    if (unsavedIds === added) unsavedIds = [];
     stats.stateSaves++;
   };
   const batcher = new ProduceBatcher({
@@ -404,6 +417,7 @@ export async function runProducer(
   progressController.abort();
   await progress;
   await deadLetters.close();
+  store.close();
   logSummary(log, stats, clock);
 
   if (sendError !== undefined) {

@@ -6,13 +6,23 @@
  * errors, 429 and 5xx with {@linkcode Backoff}; reads are never retried (a lost
  * read response loses records, contract §4.6), the caller re-creates the
  * instance instead. Instance URLs are built from the configured proxy URL unless
- * `useBaseUri` is set (contract §8 #11).
+ * `useBaseUri` is set (contract §8 #11). With `flavor: "redpanda"` it speaks
+ * Redpanda's HTTP Proxy dialect (`lib/rest_flavor.ts`): `partitions` commit
+ * body, 204 commit answers; `seek` and `assignments` throw, as Redpanda has no
+ * such endpoints. Every call carries `Content-Type: application/vnd.kafka.v2+json`
+ * (Redpanda answers 415 otherwise, also on DELETE) and an explicit `Accept`.
  *
  * @module
  */
 import { Backoff } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./delay.ts";
 import type { Logger } from "./log.ts";
+import {
+  commitBody,
+  createInstanceBody,
+  type RestFlavor,
+  restFlavorCanSeek,
+} from "./rest_flavor.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
 
@@ -86,6 +96,8 @@ export interface RestConsumerClientOptions {
   fetchMinBytes?: number;
   /** Use the `base_uri` the proxy returns instead of building instance URLs. @default false */
   useBaseUri?: boolean;
+  /** REST Proxy dialect. @default "confluent" */
+  flavor?: RestFlavor;
   /** Deadline of one HTTP call other than a read. @default 30000 */
   requestTimeoutMs?: number;
   /** Attempts of an idempotent call on retriable failures. @default 6 */
@@ -118,6 +130,7 @@ export class RestConsumerClient implements ConsumerClient {
   #readTimeoutMs: number;
   #fetchMinBytes: number;
   #useBaseUri: boolean;
+  #flavor: RestFlavor;
   #requestTimeoutMs: number;
   #maxAttempts: number;
   #backoff: Backoff;
@@ -138,6 +151,7 @@ export class RestConsumerClient implements ConsumerClient {
     this.#readTimeoutMs = options.readTimeoutMs ?? 1000;
     this.#fetchMinBytes = options.fetchMinBytes ?? 1024 * 1024;
     this.#useBaseUri = options.useBaseUri ?? false;
+    this.#flavor = options.flavor ?? "confluent";
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#maxAttempts = options.maxAttempts ?? 6;
     this.#backoff = options.backoff ?? new Backoff({ initialMs: 250, maxMs: 5_000 });
@@ -174,8 +188,11 @@ export class RestConsumerClient implements ConsumerClient {
       );
       let failure: RestProxyError;
       try {
-        const headers: Record<string, string> = { "accept": o.accept ?? V2_JSON };
-        if (method !== "GET") headers["content-type"] = V2_JSON;
+        // Redpanda wants this exact Content-Type on every consumer call, bodiless ones too
+        const headers: Record<string, string> = {
+          "accept": o.accept ?? V2_JSON,
+          "content-type": V2_JSON,
+        };
         const response = await this.#fetch(url, {
           method,
           headers,
@@ -223,14 +240,12 @@ export class RestConsumerClient implements ConsumerClient {
   /** Creates a new instance named `<namePrefix>-<n>` and makes it current. */
   async create(signal?: AbortSignal): Promise<void> {
     const name = `${this.#namePrefix}-${++this.#created}`;
-    const body = {
+    const body = createInstanceBody(this.#flavor, {
       name,
-      format: "json",
-      "auto.offset.reset": this.#autoOffsetReset,
-      "auto.commit.enable": "false",
-      "fetch.min.bytes": String(this.#fetchMinBytes),
-      "consumer.request.timeout.ms": String(this.#readTimeoutMs),
-    };
+      autoOffsetReset: this.#autoOffsetReset as "earliest" | "latest",
+      fetchMinBytes: this.#fetchMinBytes,
+      requestTimeoutMs: this.#readTimeoutMs,
+    });
     const what = `Cannot create consumer instance "${name}" in group "${this.#group}"`;
     let response: Response;
     try {
@@ -300,18 +315,30 @@ export class RestConsumerClient implements ConsumerClient {
     return records as ConsumerRecord[];
   }
 
-  /** Commits explicit offsets (`offset` = last processed record); never the empty body. */
+  /**
+   * Commits explicit offsets (`offset` = last processed record); never the empty body. The
+   * answer is 200 `[]` (Confluent) or 204 (Redpanda).
+   */
   async commit(offsets: readonly PartitionOffset[], signal?: AbortSignal): Promise<void> {
     if (offsets.length === 0) return;
     await this.#callNoContent("Cannot commit offsets", "POST", this.#instance("/offsets"), {
-      body: { offsets: offsets.map((o) => ({ ...o })) },
+      body: commitBody(this.#flavor, offsets),
       retry: true,
       signal,
     });
   }
 
-  /** Seeks: `offset` is the next offset to read. */
+  #unsupported(what: string): RestProxyError {
+    return new RestProxyError(
+      `${what}: Redpanda's HTTP Proxy (KAFKA_REST_FLAVOR=redpanda) has no such endpoint`,
+      404,
+      40401,
+    );
+  }
+
+  /** Seeks: `offset` is the next offset to read. Not available on Redpanda. */
   seek(offsets: readonly PartitionOffset[], signal?: AbortSignal): Promise<void> {
+    if (!restFlavorCanSeek(this.#flavor)) return Promise.reject(this.#unsupported("Cannot seek"));
     return this.#callNoContent("Cannot seek", "POST", this.#instance("/positions"), {
       body: { offsets: offsets.map((o) => ({ ...o })) },
       retry: true,
@@ -319,8 +346,9 @@ export class RestConsumerClient implements ConsumerClient {
     });
   }
 
-  /** Lists the current assignment. */
+  /** Lists the current assignment. Not available on Redpanda. */
   async assignments(signal?: AbortSignal): Promise<TopicPartition[]> {
+    if (!restFlavorCanSeek(this.#flavor)) throw this.#unsupported("Cannot list assignments");
     const response = await this.#call(
       "Cannot list assignments",
       "GET",

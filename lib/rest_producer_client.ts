@@ -5,11 +5,14 @@
  * so an event's JSON is sent exactly as received, never re-serialised. Answers
  * are mapped to one {@linkcode RecordResult} per record.
  *
- * The pipeline depends only on {@linkcode RecordSink}; another proxy dialect
- * (for example Redpanda, which answers per partition batch) can implement it.
+ * The pipeline depends only on {@linkcode RecordSink}. With `flavor: "redpanda"`
+ * the answer (one entry per partition batch, contract §7) is mapped by
+ * `redpandaProduceResults` in `lib/rest_flavor.ts`: all records acknowledged,
+ * or all failed retriable; per-record offsets are then `null`.
  *
  * @module
  */
+import { redpandaProduceResults, type RestFlavor } from "./rest_flavor.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
 
@@ -64,6 +67,8 @@ export interface RestProducerClientOptions {
   requestTimeoutMs?: number;
   /** The fetch implementation. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** REST Proxy dialect of the answers. @default "confluent" */
+  flavor?: RestFlavor;
 }
 
 /**
@@ -93,6 +98,7 @@ export class RestProducerClient implements RecordSink {
   #url: URL;
   #timeoutMs: number;
   #fetch: typeof fetch;
+  #flavor: RestFlavor;
   #encoder = new TextEncoder();
 
   /** @param options proxy URL, topic, timeout and fetch */
@@ -102,6 +108,7 @@ export class RestProducerClient implements RecordSink {
     this.#url = new URL(`topics/${encodeURIComponent(options.topic)}`, base);
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#flavor = options.flavor ?? "confluent";
   }
 
   /** The produce endpoint. */
@@ -161,6 +168,21 @@ export class RestProducerClient implements RecordSink {
         0,
         { cause: error },
       );
+    }
+    if (this.#flavor === "redpanda") {
+      try {
+        return {
+          results: redpandaProduceResults(parsed, records.length),
+          requestBytes: body.length,
+        };
+      } catch (error) {
+        throw new RestProxyError(
+          `Cannot produce to "${this.#url.href}": unexpected answer (${(error as Error).message})`,
+          502,
+          502,
+          { cause: error },
+        );
+      }
     }
     const offsets = (parsed as { offsets?: unknown })?.offsets;
     if (!Array.isArray(offsets) || offsets.length !== records.length) {

@@ -65,6 +65,30 @@ export interface BrokerOptions {
   log?: Logger;
 }
 
+/** End offsets of one partition, for {@linkcode BrokerStats}. */
+export interface PartitionStats {
+  /** Topic name. */
+  topic: string;
+  /** Partition number. */
+  partition: number;
+  /** Offset of the first retained record. */
+  beginningOffset: number;
+  /** Offset the next record gets (the high watermark). */
+  endOffset: number;
+}
+
+/** A read-only snapshot of the broker, for metrics. */
+export interface BrokerStats {
+  /** HTTP requests answered, by method. */
+  requests: Record<string, number>;
+  /** Requests answered with a 5xx status. */
+  serverErrors: number;
+  /** Every partition of every topic. */
+  partitions: PartitionStats[];
+  /** Live consumer instances. */
+  consumerInstances: number;
+}
+
 /** A started broker. */
 export interface RunningBroker extends AsyncDisposable {
   /** Root URL with a trailing slash, for example `http://127.0.0.1:41234/`. */
@@ -73,6 +97,8 @@ export interface RunningBroker extends AsyncDisposable {
   readonly faults: FaultInjector;
   /** Destroys every consumer instance now (later calls get 40403). */
   expireInstances(): void;
+  /** A snapshot of topics, offsets, instances and request counts. */
+  stats(): BrokerStats;
   /** Stops the server and closes the logs. */
   close(): Promise<void>;
 }
@@ -93,6 +119,7 @@ interface Services {
   options: BrokerOptions;
   shutdown: AbortSignal;
   log: Logger | undefined;
+  counts: { requests: Record<string, number>; serverErrors: number };
 }
 
 type Handler = (
@@ -495,15 +522,20 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function handle(req: Request, s: Services): Promise<Response> {
+  s.counts.requests[req.method] = (s.counts.requests[req.method] ?? 0) + 1;
   try {
-    return await route(req, s);
+    const response = await route(req, s);
+    if (response.status >= 500) s.counts.serverErrors++;
+    return response;
   } catch (error) {
     if (error instanceof BrokerError) {
       if (error.status === 406 && error.errorCode === 406) {
         return new Response(null, { status: 406 });
       }
+      if (error.status >= 500) s.counts.serverErrors++;
       return errorResponse(error.status, error.errorCode, error.message);
     }
+    s.counts.serverErrors++;
     s.log?.error("request failed", {
       method: req.method,
       path: new URL(req.url).pathname,
@@ -558,6 +590,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     options,
     shutdown: shutdown.signal,
     log,
+    counts: { requests: {}, serverErrors: 0 },
   };
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -606,6 +639,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     expireInstances: () => {
       groups.expireAll().catch((error) => log?.error("instance expiry failed", { error }));
     },
+    stats: () => ({
+      requests: { ...services.counts.requests },
+      serverErrors: services.counts.serverErrors,
+      partitions: topics.names().flatMap((name) =>
+        (topics.get(name)?.partitions ?? []).map((p, partition) => ({
+          topic: name,
+          partition,
+          beginningOffset: p.beginningOffset,
+          endOffset: p.highWatermark,
+        }))
+      ),
+      consumerInstances: groups.size,
+    }),
     close,
     [Symbol.asyncDispose]: close,
   };

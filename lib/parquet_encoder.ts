@@ -37,6 +37,7 @@ import {
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
+import { VectorAssembler } from "apache-arrow/visitor/vectorassembler";
 import { SCHEMA_VERSION } from "./event_schema.ts";
 
 /** Compression codecs accepted by {@linkcode encodeParquet}. */
@@ -160,9 +161,35 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
   }
   const properties = builder.build();
   // writeParquet consumes (frees) both the wasm table and the properties.
-  const ipc = tableToIPC(coerceSecondTimestamps(table), "stream");
+  const ipc = tableToIpcStream(coerceSecondTimestamps(table));
   const wasmTable = WasmTable.fromIPCStream(ipc);
   return writeParquet(wasmTable, properties);
+}
+
+type BoolVisitor = { visitBool(this: unknown, data: Data): unknown };
+
+/**
+ * Serialises a table as an Arrow IPC stream that arrow-rs (inside parquet-wasm) accepts.
+ *
+ * apache-arrow 21 writes a 0-byte values buffer for a Bool column whose values are all
+ * null, and arrow-rs rejects that ("Need at least N bytes for bitmap"): an hour file of
+ * categorize events only has no `minor` at all. For the duration of this synchronous call
+ * the assembler is handed such columns with a zero null count, so it writes their packed
+ * (all-zero) values; the field node and the validity bitmap were already written from the
+ * real null count, so the data read back is unchanged (all null).
+ */
+function tableToIpcStream(table: ArrowTable): Uint8Array {
+  const proto = VectorAssembler.prototype as unknown as BoolVisitor;
+  const original = proto.visitBool;
+  proto.visitBool = function (this: unknown, data: Data) {
+    const allNull = data.length > 0 && data.nullCount >= data.length;
+    return original.call(this, allNull ? data.clone(data.type, data.offset, data.length, 0) : data);
+  };
+  try {
+    return tableToIPC(table, "stream");
+  } finally {
+    proto.visitBool = original;
+  }
 }
 
 function isSecondTimestamp(type: DataType): boolean {

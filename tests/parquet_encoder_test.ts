@@ -276,3 +276,36 @@ Deno.test("encodeParquet splits row groups by rowGroupSize", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("encodeParquet writes Bool columns whose values are all null (categorize-only file)", async () => {
+  const text = await Deno.readTextFile(
+    new URL("6rzan-real-time-system_2026-05-05.ndjson", DATA_DIR),
+  );
+  const events = text.split("\n").filter((l) => l.includes('"type":"categorize"')).slice(0, 20)
+    .map((l) => JSON.parse(l));
+  assert.equal(events.length, 20);
+  const builder = new EventBatchBuilder();
+  events.forEach((e, i) => assert.ok(builder.append(e, 0, i, INGESTED_AT).ok));
+  const table = builder.finish();
+  assert.equal(table.getChild("minor")!.nullCount, 20, "minor is all null for categorize events");
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/c.parquet`;
+    await Deno.writeFile(path, encodeParquet(table));
+    const rows = await queryParquet(
+      path,
+      "SELECT count(*) AS n, count(minor) AS minor, count(patrolled) AS patrolled, count(bot) AS bot FROM data",
+    );
+    assert.deepEqual(
+      {
+        n: Number(rows[0]!.n),
+        minor: Number(rows[0]!.minor),
+        patrolled: Number(rows[0]!.patrolled),
+      },
+      { n: 20, minor: 0, patrolled: 0 },
+    );
+    assert.equal(Number(rows[0]!.bot), 20);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -26,6 +26,7 @@ export async function main(): Promise<void> {
         partitions: config.partitions,
         instanceTimeoutMs: config.instanceTimeoutMs,
         requestTimeoutMs: config.requestTimeoutMs,
+        maxRecordBytes: config.maxRecordBytes,
         advertisedUrl: config.advertisedUrl,
         faults: config.faults,
         log,

@@ -11,7 +11,6 @@ import { runProgram } from "./lib/program.ts";
 import { producerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 import { PRODUCER_OPTIONS } from "./lib/producer_config.ts";
 import { createProducerStats, runProducer } from "./lib/producer_pipeline.ts";
-import { RestProducerClient } from "./lib/rest_producer_client.ts";
 
 /** Entry point: parse configuration, run the pipeline, set the exit code. */
 export async function main(): Promise<void> {
@@ -23,16 +22,9 @@ export async function main(): Promise<void> {
     run: async (config, { signal, log }) => {
       const stats = createProducerStats();
       const metrics = producerMetrics({ stats, idleTimeoutMs: config.idleTimeoutMs });
-      // the pipeline's default sink speaks the Confluent dialect
-      const sink = config.kafkaRestFlavor === "confluent" ? undefined : new RestProducerClient({
-        baseUrl: config.kafkaRestUrl,
-        topic: config.kafkaTopic,
-        requestTimeoutMs: config.requestTimeoutMs,
-        flavor: config.kafkaRestFlavor,
-      });
       await runWithMetrics(
         { port: config.metricsPort, hostname: config.metricsHost, metrics, log },
-        () => runProducer(config, { signal, log, stats, ...(sink ? { sink } : {}) }),
+        () => runProducer(config, { signal, log, stats }),
       );
     },
   });

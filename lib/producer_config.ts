@@ -174,8 +174,16 @@ export const PRODUCER_OPTIONS = {
   }),
   resumeMarginMs: intOption({
     env: "STREAM_RESUME_MARGIN_MS",
-    description: "how far every resume timestamp is moved back (replays are dropped by meta.id)",
+    description: "on start, how far the saved position's timestamps are moved back (replays " +
+      "are dropped by meta.id)",
     default: 10_000,
+  }),
+  reconnectMarginMs: intOption({
+    env: "STREAM_RECONNECT_MARGIN_MS",
+    description: "on a reconnect, how far the last received position is moved back (at most " +
+      "half of what the previous connection advanced, so it always progresses)",
+    default: 1000,
+    min: 1,
   }),
   dedupeIds: intOption({
     env: "STREAM_DEDUPE_IDS",

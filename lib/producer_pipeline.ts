@@ -98,7 +98,7 @@ export interface RunProducerOptions {
   clock?: Clock;
   /** Replaces the SSE client (tests). */
   source?: SseSource;
-  /** Replaces the REST Proxy client (tests, other proxy dialects). */
+  /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_FLAVOR`. */
   sink?: RecordSink;
   /** Counters to update live (for example a metrics endpoint); created when absent. */
   stats?: ProducerStats;
@@ -223,14 +223,22 @@ export async function runProducer(
     }
   } else log.info("no saved position: starting at the live end of the stream");
 
+  // In-process reconnects rewind the last received id by the small reconnect margin, relative
+  // to the id sent for the connection that delivered it (so idle entries do not drift and
+  // every connection with newer events advances); the replay is dropped by `seen`.
+  let sentId = startId;
   let lastReceivedId: string | undefined;
+  let lastReceivedFrom: string | undefined;
   let lastReceivedTimeMs: number | undefined;
   const resumeId = (): string | undefined => {
-    if (lastReceivedId === undefined) return startId;
-    return rewindLastEventId(lastReceivedId, {
-      marginMs: margin,
-      ...(lastReceivedTimeMs === undefined ? {} : { fallbackTimestampMs: lastReceivedTimeMs }),
-    }) ?? lastReceivedId;
+    if (lastReceivedId !== undefined) {
+      sentId = rewindLastEventId(lastReceivedId, {
+        marginMs: config.reconnectMarginMs,
+        ...(lastReceivedFrom === undefined ? {} : { previousId: lastReceivedFrom }),
+        ...(lastReceivedTimeMs === undefined ? {} : { fallbackTimestampMs: lastReceivedTimeMs }),
+      }) ?? lastReceivedId;
+    }
+    return sentId;
   };
 
   const readController = new AbortController();
@@ -261,6 +269,7 @@ export async function runProducer(
     baseUrl: config.kafkaRestUrl,
     topic: config.kafkaTopic,
     requestTimeoutMs: config.requestTimeoutMs,
+    flavor: config.kafkaRestFlavor,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
@@ -360,7 +369,10 @@ export async function runProducer(
         stats.eventsIn++;
         stats.lastEventReceivedAtMs = clock.now();
         const sseId = message.id;
-        if (sseId !== "") lastReceivedId = sseId;
+        if (sseId !== "") {
+          lastReceivedId = sseId;
+          lastReceivedFrom = sentId;
+        }
         const facts = inspectRecentChange(message.data);
         if (facts.kind !== "event") {
           if (facts.kind === "canary") stats.canariesDropped++;

@@ -3,8 +3,9 @@
  * per topic-partition, `{topic, partition, timestamp}` or `{topic, partition, offset}`.
  * Resuming from the last id can skip events (timestamps are millisecond-coarse,
  * shared and not monotonic), so {@linkcode rewindLastEventId} moves every
- * timestamp back by a safety margin and replaces `offset: -1` ("latest") entries
- * with a timestamp; the replayed events are dropped downstream by `meta.id`.
+ * timestamp that advanced back by a safety margin and sets idle (`offset: -1` or
+ * unchanged) entries to the latest timestamp minus the margin; the replayed events
+ * are dropped downstream by `meta.id`.
  * See `eventstreams.md` section 4.
  *
  * @module
@@ -67,36 +68,75 @@ export function latestTimestamp(entries: readonly StreamPositionEntry[]): number
 
 /** Options for {@linkcode rewindLastEventId}. */
 export interface RewindOptions {
-  /** How far to move every timestamp back, in milliseconds. */
+  /** How far to move a timestamp back, in milliseconds. */
   marginMs: number;
   /** Event time (ms) to use when the id holds no timestamp at all, e.g. `meta.dt`. */
   fallbackTimestampMs?: number;
+  /**
+   * The `Last-Event-ID` sent for the connection that delivered `id` (in-process reconnects).
+   * Entries equal to it did not advance (the server echoes an idle topic's start position);
+   * without it every timestamp counts as advanced.
+   */
+  previousId?: string;
+}
+
+function entryKey(e: StreamPositionEntry): string {
+  return `${e.partition}\u0000${e.topic}`;
 }
 
 /**
- * Builds the `Last-Event-ID` to send when resuming from a saved or last-received id.
- * Every `timestamp` moves back by the margin; every `offset: -1` entry becomes
- * `timestamp: latest − margin` so an idle datacentre topic does not start at "latest";
- * explicit non-negative offsets are kept (they are exact).
+ * Builds the `Last-Event-ID` to send when resuming from a saved or last-received id
+ * (`eventstreams.md` section 4):
+ * - an entry that advanced since `previousId` moves back by the margin, but never back to
+ *   or before its previous value: then it moves back by half its advance (at least 1 ms), so
+ *   every connection that delivered newer events makes progress;
+ * - an entry that did not advance (an idle topic echoed unchanged) and every `offset: -1`
+ *   ("latest") entry becomes `latest timestamp − margin`, where latest is taken over the
+ *   advanced entries; it is not rewound again, so it does not drift back per reconnect;
+ * - explicit non-negative offsets are kept (they are exact);
+ * - when no entry advanced, `previousId` is sent again unchanged.
  *
  * @param id the SSE id of the last event handed on
- * @param options the margin and a fallback time
+ * @param options the margin, a fallback time and the previous resume position
  * @returns the header value, or `undefined` when `id` is not a valid position
  */
 export function rewindLastEventId(id: string, options: RewindOptions): string | undefined {
   const entries = parseStreamPosition(id);
   if (entries === undefined) return undefined;
-  const latest = latestTimestamp(entries) ?? options.fallbackTimestampMs;
+  const margin = options.marginMs;
+  const previous = new Map<string, StreamPositionEntry>();
+  const sent = options.previousId === undefined
+    ? undefined
+    : parseStreamPosition(options.previousId);
+  for (const e of sent ?? []) previous.set(entryKey(e), e);
+  const advanced = (e: StreamPositionEntry): boolean => {
+    if (e.offset !== undefined) return false;
+    const before = previous.get(entryKey(e));
+    return before === undefined || before.offset !== undefined || before.timestamp !== e.timestamp;
+  };
+  const moved = entries.filter(advanced);
+  if (sent !== undefined && moved.length === 0) return JSON.stringify(sent);
+  const latest = latestTimestamp(moved) ?? latestTimestamp(entries) ??
+    options.fallbackTimestampMs;
   const out = entries.map((e) => {
     if (e.offset !== undefined && e.offset >= 0) {
       return { topic: e.topic, partition: e.partition, offset: e.offset };
     }
-    const base = e.offset === undefined && e.timestamp !== undefined ? e.timestamp : latest;
-    if (base === undefined) return { topic: e.topic, partition: e.partition, offset: -1 };
+    let timestamp: number;
+    if (advanced(e)) {
+      const ts = e.timestamp!;
+      timestamp = ts - margin;
+      const before = previous.get(entryKey(e))?.timestamp;
+      if (before !== undefined && before < ts && timestamp <= before) {
+        timestamp = Math.min(ts - 1, before + Math.ceil((ts - before) / 2));
+      }
+    } else if (latest === undefined) {
+      return { topic: e.topic, partition: e.partition, offset: -1 };
+    } else timestamp = latest - margin;
     return {
       topic: e.topic,
       partition: e.partition,
-      timestamp: Math.max(0, Math.trunc(base - options.marginMs)),
+      timestamp: Math.max(0, Math.trunc(timestamp)),
     };
   });
   return JSON.stringify(out);

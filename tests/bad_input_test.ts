@@ -123,8 +123,10 @@ Deno.test({
     let g = 0;
     const nextGood = () => JSON.stringify(good[g++]!);
 
-    // events that reach Kafka but are not plain good rows
+    // refused by the broker like real Kafka (record > 1 MiB max.request.size, 50002): the
+    // producer dead-letters it
     const big = variant(base, (e) => (e.comment = "x".repeat(2 * 1024 * 1024)));
+    // events that reach Kafka but are not plain good rows
     const nonUtf8InString = variant(base, (e) => (e.title = "Bad\u0001Bytes:"));
     const wrongNamespace = variant(base, (e) => (e.namespace = "0"));
     const botYes = variant(base, (e) => (e.bot = "yes"));
@@ -211,9 +213,11 @@ Deno.test({
 
     // what reaches Kafka: the good events, the rows with odd fields, and the events the
     // consumer dead-letters (not the producer's dead letters, not canaries)
-    const expectedRowsExtra = [big, nonUtf8InString, botYes, unknownFields, logParamsString];
+    const expectedRowsExtra = [nonUtf8InString, botYes, unknownFields, logParamsString];
     const expectedConsumerDlq = [wrongNamespace, missingTitle, missingWiki, wrongTimestamp];
     const toKafka = goodIds.length + expectedRowsExtra.length + expectedConsumerDlq.length;
+    // --max-events counts events handed to the proxy, including the refused big one
+    const accepted = toKafka + 1;
 
     const server = serveBytes(feed.body());
     const h = await PipelineHarness.create({ events: [], prefix: "wikistream-bad-input-" });
@@ -222,7 +226,7 @@ Deno.test({
     try {
       const broker = await h.startBroker();
       // --max-events counts the events handed to the proxy; the feed ends with a good event
-      const producer = await h.spawn("producer", [PRODUCER, "--max-events", String(toKafka)], {
+      const producer = await h.spawn("producer", [PRODUCER, "--max-events", String(accepted)], {
         STREAM_URL: server.url,
         KAFKA_REST_URL: broker.url!,
         KAFKA_TOPIC: E2E_TOPIC,
@@ -247,8 +251,18 @@ Deno.test({
       const cStatus = await consumer.status;
       assert.equal(cStatus.code, 0, `consumer failed:\n${consumer.tail}`);
 
-      // 1. the producer's dead-letter file: not JSON, not an object, no meta.id / meta.dt
-      const letters = await readLines(`${h.producerStateDir}/dead-letter.ndjson`);
+      // 1. the producer's dead-letter file: not JSON, not an object, no meta.id / meta.dt, and
+      // the record the broker refused as too large (written when its produce answer arrives,
+      // so its place among the others is not fixed)
+      const allLetters = await readLines(`${h.producerStateDir}/dead-letter.ndjson`);
+      const tooLarge = allLetters.filter((l) => String(l.reason).includes("error_code 50002"));
+      assert.equal(tooLarge.length, 1, JSON.stringify(allLetters.map((l) => l.reason)));
+      assert.match(
+        String(tooLarge[0]!.reason),
+        /^produce failed with error_code 50002: The message is \d+ bytes when serialized which is larger than 1048576, which is the value of the max\.request\.size configuration\.$/,
+      );
+      assert.equal(tooLarge[0]!.raw, JSON.stringify(big), "the raw event is kept");
+      const letters = allLetters.filter((l) => l !== tooLarge[0]);
       const reasons = letters.map((l) => String(l.reason).replace(/:.*/s, ""));
       assert.deepEqual(reasons, [
         "not JSON",
@@ -269,7 +283,7 @@ Deno.test({
         .map((l) => JSON.parse(l)).at(-1);
       assert.ok(summary, `no summary line:\n${producer.tail}`);
       assert.equal(summary.canaries, 2);
-      assert.equal(summary.deadLettered, 7);
+      assert.equal(summary.deadLettered, 8);
       assert.equal(summary.produced, toKafka);
 
       // 3. the consumer's _dlq: missing or wrongly typed required fields
@@ -302,9 +316,7 @@ Deno.test({
       for (const id of goodIds) assert.ok(byId.has(id), `good event ${id} is missing`);
       assert.equal(rows.length, goodIds.length + expectedRowsExtra.length);
 
-      const bigRow = byId.get(big.meta.id)!;
-      assert.equal((bigRow.comment as string).length, 2 * 1024 * 1024);
-      assert.equal(bigRow.extra_json, null);
+      assert.ok(!byId.has(big.meta.id), "the record refused as too large is not in the lake");
       assert.equal(byId.get(nonUtf8InString.meta.id)!.title, "Bad\uFFFD\uFFFD\uFFFDBytes:");
       const bot = byId.get(botYes.meta.id)!;
       assert.equal(bot.bot, null);

@@ -133,6 +133,34 @@ Deno.test("broker produce response has one entry per record with null error fiel
   });
 });
 
+Deno.test("broker fails an oversized record with 50002 RecordTooLarge and still writes the others", async () => {
+  await using tb = await startTestBroker({ partitions: 1 });
+  const big = "x".repeat(1_048_576); // the JSON text adds 2 quote bytes: over the 1 MiB default
+  const r = await produceJson(tb, "big", [{ value: 1 }, { value: big }, { key: "k", value: 2 }]);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.offsets, [
+    { partition: 0, offset: 0, error_code: null, error: null },
+    {
+      partition: null,
+      offset: null,
+      error_code: 50002,
+      error: "The message is 1048578 bytes when serialized which is larger than 1048576, " +
+        "which is the value of the max.request.size configuration.",
+    },
+    { partition: 0, offset: 1, error_code: null, error: null },
+  ]);
+  // Key bytes count too, and the limit is configurable.
+  await using small = await startTestBroker({ partitions: 1, maxRecordBytes: 10 });
+  const keyed = await produceJson(small, "t", [
+    { key: "kkkk", value: "vvvv" }, // 6 + 6 bytes of JSON text
+    { key: "kk", value: "vvvv" }, // 4 + 6
+  ]);
+  assert.deepEqual(keyed.body.offsets.map((o: { error_code: number | null }) => o.error_code), [
+    50002,
+    null,
+  ]);
+});
+
 Deno.test("broker places json keys by murmur2 of their JSON text and lets explicit partitions win", async () => {
   await using tb = await startTestBroker({ partitions: 5 });
   const keys = ["abc", "Q42", "enwiki", "x", "some longer key 123"];

@@ -135,7 +135,7 @@ Deno.test({
     };
 
     try {
-      await Promise.all([h.startS3(), h.startBroker(BROKER_ARGS), h.startSse({ cutEvery: 1000 })]);
+      await Promise.all([h.startS3(), h.startBroker(BROKER_ARGS), h.startSse({ cutEvery: 400 })]);
       await installRules();
       await startProducer();
       await startConsumer();
@@ -178,7 +178,7 @@ Deno.test({
             await h.latest("sse")!.kill("SIGKILL");
             note(kind, "(SSE server killed mid-stream, restarted on the same port)");
             await sleep(between(50, 600));
-            await h.startSse({ cutEvery: 1000 });
+            await h.startSse({ cutEvery: 400 });
             break;
           }
           case "proxy-500":

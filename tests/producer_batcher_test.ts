@@ -66,3 +66,23 @@ Deno.test("ProduceBatcher commits in sequence order even when later batches fini
   await batcher.close();
   assert.deepEqual(committed, [0, 1, 2]);
 });
+
+Deno.test("ProduceBatcher sends a record bigger than maxChars alone, between its neighbours", async () => {
+  const sent: string[][] = [];
+  const batcher = new ProduceBatcher({
+    maxRecords: 100,
+    maxChars: 1000,
+    lingerMs: 10,
+    maxInFlight: 1,
+    queueMaxBatches: 4,
+    send: (batch) => {
+      sent.push(batch.records.map((r) => r.metaId));
+      return Promise.resolve();
+    },
+    commit: () => Promise.resolve(),
+  });
+  const big = { ...rec(2), value: JSON.stringify({ comment: "x".repeat(5000) }) };
+  for (const r of [rec(0), rec(1), big, rec(3)]) await batcher.add(r);
+  await batcher.close();
+  assert.deepEqual(sent, [["m0", "m1"], ["m2"], ["m3"]]);
+});

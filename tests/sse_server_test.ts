@@ -54,16 +54,62 @@ Deno.test("test SSE server resolves Last-Event-ID and since to the first event a
   assert.deepEqual([bad, foreign], [400, 404]);
 });
 
-Deno.test("test SSE server cuts connections mid-event after N events", async () => {
+/** Reads a whole body as text, also when the server aborts it (reset). */
+async function readCutBody(url: URL): Promise<{ text: string; reset: boolean }> {
+  const res = await fetch(url);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (true) {
+      const r = await reader.read();
+      if (r.done) return { text, reset: false };
+      text += r.value;
+    }
+  } catch {
+    return { text, reset: true };
+  }
+}
+
+for (const cutMode of ["close", "reset"] as const) {
+  Deno.test(`test SSE server cut (${cutMode}) sends exactly N events then half a frame`, async () => {
+    const lines = await readRecordedLines(FILE, 100);
+    // 37 is not a multiple of the 32-event chunk: the cut lands inside a chunk.
+    await using server = await startSseServer({
+      events: lines,
+      cutEvery: 37,
+      cutMode,
+      atEnd: "close",
+    });
+    const { text, reset } = await readCutBody(new URL("?since=0", server.url));
+    assert.equal(reset, cutMode === "reset");
+    const parts = text.split("\n\n");
+    const tail = parts.pop()!;
+    assert.equal(parts.length, 1 + 37, ":ok plus 37 complete events");
+    assert.deepEqual(parts.slice(1).map((p) => p.split("\ndata: ")[1]), lines.slice(0, 37));
+    // The half frame really arrived: an unterminated event with part of the next data line.
+    assert.ok(tail.startsWith("event: message\nid: "), JSON.stringify(tail.slice(0, 40)));
+    assert.ok(tail.length > 100 && !tail.endsWith("\n"));
+    assert.equal(server.cuts, 1);
+  });
+}
+
+Deno.test("SseClient discards the unterminated event of a cut and gets exactly N events per connection", async () => {
   const lines = await readRecordedLines(FILE, 10);
   await using server = await startSseServer({ events: lines, cutEvery: 3, atEnd: "close" });
-  const client = new SseClient({ url: new URL("?since=0", server.url), userAgent: "t" });
+  // No Last-Event-ID: every connection starts again at since=0 and is cut after 3 events.
+  const client = new SseClient({
+    url: new URL("?since=0", server.url),
+    userAgent: "t",
+    backoffInitialMs: 1,
+    backoffMaxMs: 5,
+  });
   const controller = new AbortController();
   const got: string[] = [];
   for await (const m of client.messages(controller.signal)) {
     got.push(m.data);
-    if (got.length === 3) break;
+    if (got.length === 6) break;
   }
-  assert.deepEqual(got, lines.slice(0, 3));
-  assert.equal(server.eventsServed, 3);
+  assert.deepEqual(got, [...lines.slice(0, 3), ...lines.slice(0, 3)]);
+  assert.ok(server.cuts >= 1);
+  assert.equal(server.connections.length, 2);
 });

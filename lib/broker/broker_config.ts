@@ -53,6 +53,14 @@ export const BROKER_OPTIONS = {
     description: "base URL put into consumer base_uri (default: from the request's Host header)",
     default: undefined,
   }),
+  maxRecordBytes: intOption({
+    env: "BROKER_MAX_RECORD_BYTES",
+    flag: "max-record-bytes",
+    description: "largest record (key + value bytes) accepted, like Kafka's max.request.size; " +
+      "a bigger one fails per record with 50002",
+    default: 1_048_576,
+    min: 1,
+  }),
   faults: boolOption({
     env: "BROKER_FAULTS",
     flag: "faults",

@@ -36,7 +36,7 @@ import {
   produceFormat,
 } from "./media_negotiation.ts";
 import { OffsetStore } from "./offset_store.ts";
-import { handleProduce, type ProduceContext } from "./produce_handler.ts";
+import { DEFAULT_MAX_RECORD_BYTES, handleProduce, type ProduceContext } from "./produce_handler.ts";
 import { readJsonBody } from "./request_body.ts";
 import { TopicStore } from "./topic_store.ts";
 
@@ -59,6 +59,11 @@ export interface BrokerOptions {
   requestTimeoutMs?: number;
   /** Base URL for consumer `base_uri` values. @default from the request's Host header */
   advertisedUrl?: string;
+  /**
+   * Largest record (key + value bytes) accepted; a bigger one fails per record with 50002
+   * like Kafka's `RecordTooLargeException`. @default 1048576 (Kafka's `max.request.size`)
+   */
+  maxRecordBytes?: number;
   /** Serve the `/_admin` fault endpoints. @default false */
   faults?: boolean;
   /** Logger. @default silent */
@@ -584,6 +589,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       topics,
       notifier,
       defaultPartitions: options.partitions ?? 3,
+      maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
       now: Date.now,
     },
     consumers: { groups, topics, offsets, requestTimeoutMs: options.requestTimeoutMs ?? 1000 },

@@ -35,6 +35,8 @@ export interface ProduceContext {
   topics: TopicStore;
   /** Partition count of auto-created topics. */
   defaultPartitions: number;
+  /** Largest record (key + value bytes); bigger ones fail with 50002. @default 1048576 */
+  maxRecordBytes?: number;
   /** Woken after appends. */
   notifier: DataNotifier;
   /** Current time in ms. */
@@ -47,6 +49,9 @@ interface OffsetEntry {
   "error_code": number | null;
   error: string | null;
 }
+
+/** Kafka's default `max.request.size` (and about `message.max.bytes`): 1 MiB. */
+export const DEFAULT_MAX_RECORD_BYTES = 1_048_576;
 
 const BODY_FIELDS = new Set([
   "key_schema",
@@ -136,12 +141,23 @@ export async function handleProduce(
   const sticky = (counters.get(topic.name) ?? -1) + 1;
   counters.set(topic.name, sticky);
 
+  const maxRecordBytes = ctx.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const entries: OffsetEntry[] = new Array(records.length);
   const byPartition = new Map<number, { indexes: number[]; records: NewRecord[] }>();
   records.forEach((r, i) => {
     const fault = request.fault?.recordFault?.(i);
     if (fault) {
       entries[i] = failed(fault.errorCode, fault.message);
+      return;
+    }
+    const size = (r.record.key?.byteLength ?? 0) + (r.record.value?.byteLength ?? 0);
+    if (size > maxRecordBytes) {
+      // Kafka's RecordTooLargeException, non-retriable: the proxy maps it to 50002.
+      entries[i] = failed(
+        50002,
+        `The message is ${size} bytes when serialized which is larger than ${maxRecordBytes}, ` +
+          "which is the value of the max.request.size configuration.",
+      );
       return;
     }
     const p = r.partition ?? request.pathPartition ??

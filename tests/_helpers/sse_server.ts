@@ -60,6 +60,11 @@ export interface SseServerOptions {
   rawLines?: readonly string[];
   /** Cut the connection in the middle of an event after this many events per connection. */
   cutEvery?: number;
+  /**
+   * How a cut ends the connection after the half frame was sent: a clean end of body, or an
+   * aborted body (like a stream reset). @default "close"
+   */
+  cutMode?: "close" | "reset";
   /** Probability of cutting before each event (seeded). @default 0 */
   cutProbability?: number;
   /** Seed for random cuts. @default 1 */
@@ -84,6 +89,8 @@ export interface RunningSseServer {
   connections: SseConnectionRecord[];
   /** Events served so far (including replays). */
   readonly eventsServed: number;
+  /** Connections cut mid-event so far. */
+  readonly cuts: number;
   /** Stops the server and ends open streams. */
   close(): Promise<void>;
   /** Same as close. */
@@ -187,6 +194,7 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
   const closing = new AbortController();
   const encoder = new TextEncoder();
   let eventsServed = 0;
+  let cuts = 0;
 
   const handler = (request: Request): Response => {
     const url = new URL(request.url);
@@ -217,6 +225,7 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
     let sentOnConnection = 0;
     let opened = false;
     let rawSent = false;
+    let cutSent = false;
     const hold = () =>
       new Promise<void>((resolve) => {
         if (closing.signal.aborted) resolve();
@@ -227,6 +236,12 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
         if (!opened) {
           opened = true;
           controller.enqueue(encoder.encode(":ok\n\n"));
+          return;
+        }
+        if (cutSent) {
+          // End only now: the half frame enqueued by the previous pull has been written.
+          if (options.cutMode === "reset") controller.error(new Error("connection cut (test)"));
+          else controller.close();
           return;
         }
         if (options.rawLines !== undefined) {
@@ -243,9 +258,11 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
             const cut = (options.cutEvery !== undefined && sentOnConnection >= options.cutEvery) ||
               (options.cutProbability !== undefined && random() < options.cutProbability);
             if (cut) {
-              // End the body in the middle of a frame (the unterminated event is discarded).
+              // Send half a frame and end the body on the next pull: the client receives an
+              // unterminated event, which it must discard.
               controller.enqueue(encoder.encode(text + frame.slice(0, frame.length >> 1)));
-              controller.close();
+              cutSent = true;
+              cuts++;
               return;
             }
             text += frame;
@@ -286,6 +303,9 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
       get eventsServed() {
         return eventsServed;
       },
+      get cuts() {
+        return cuts;
+      },
       close,
       [Symbol.asyncDispose]: close,
     });
@@ -310,7 +330,7 @@ async function main(): Promise<void> {
     // deno-lint-ignore no-console
     console.error(
       "usage: sse_server.ts --file <name.ndjson|path> [--limit N] [--port 0] [--cut-every N] " +
-        "[--cut-probability P] [--seed S] [--status 429,500] [--at-end hold|close]",
+        "[--cut-mode close|reset] [--cut-probability P] [--seed S] [--status 429,500] [--at-end hold|close]",
     );
     Deno.exitCode = 2;
     return;
@@ -321,6 +341,7 @@ async function main(): Promise<void> {
     atEnd: cli["at-end"] === "close" ? "close" : "hold",
   };
   if (cli["cut-every"]) options.cutEvery = Number(cli["cut-every"]);
+  if (cli["cut-mode"] === "reset") options.cutMode = "reset";
   if (cli["cut-probability"]) options.cutProbability = Number(cli["cut-probability"]);
   if (cli.seed) options.seed = Number(cli.seed);
   if (cli.status) options.statuses = cli.status.split(",").map(Number);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { readParquet } from "parquet-wasm";
+import { ParquetFile } from "parquet-wasm";
 import { tableFromIPC } from "apache-arrow";
 import { Backoff } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./delay.ts";
@@ -57,6 +57,27 @@ export interface LakeState {
   complete: boolean;
 }
 
+/**
+ * Decodes only the `event_id` column of a Parquet data file. (`readParquet`'s `columns`
+ * option is ignored by parquet-wasm 0.8 and decodes every column; `ParquetFile.read`
+ * applies it.)
+ *
+ * @param bytes the file
+ * @returns the event ids in file order
+ */
+export async function readEventIds(bytes: Uint8Array): Promise<string[]> {
+  const file = await ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  try {
+    const table = tableFromIPC((await file.read({ columns: ["event_id"] })).intoIPCStream());
+    const column = table.getChild("event_id");
+    const ids: string[] = [];
+    if (column) { for (const id of column) ids.push(id as string); }
+    return ids;
+  } finally {
+    file.free();
+  }
+}
+
 /** Publishes units and recovers the lake state. */
 export class CommitProtocol {
   #store: ObjectStore;
@@ -67,7 +88,11 @@ export class CommitProtocol {
   #pauses: TestPauses;
   #onRetry: ((error: unknown) => void) | undefined;
 
-  /** @param options store, layout, logger and retry policy */
+  /**
+   * Creates an instance.
+   *
+   * @param options store, layout, logger and retry policy
+   */
   constructor(options: CommitProtocolOptions) {
     this.#store = options.store;
     this.#layout = options.layout;
@@ -270,11 +295,7 @@ export class CommitProtocol {
           () => this.#store.get(key, { signal }),
         );
         if (!bytes) throw new Error(`Cannot load dedupe ids: "${key}" is missing from the lake`);
-        const table = tableFromIPC(
-          readParquet(bytes, { columns: ["event_id"] }).intoIPCStream(),
-        );
-        const column = table.getChild("event_id");
-        if (column) { for (const id of column) ids.push(id as string); }
+        for (const id of await readEventIds(bytes)) ids.push(id);
       }
       out.push({ seq: manifest.seq, ids });
       total += ids.length;

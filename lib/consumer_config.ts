@@ -79,14 +79,16 @@ export const CONSUMER_OPTIONS = {
   }),
   flushMaxRows: intOption({
     env: "FLUSH_MAX_ROWS",
-    description: "seal the open files when one of them reaches this many rows",
-    default: 200_000,
+    description: "seal the open files when one of them reaches this many rows (the Parquet " +
+      "encoder's memory grows to fit the largest file: about 1.6 KB per row)",
+    default: 50_000,
     min: 1,
   }),
   flushMaxBytes: intOption({
     env: "FLUSH_MAX_BYTES",
-    description: "seal the open files when one of them buffers this many bytes",
-    default: 64 * MIB,
+    description: "seal the open files when one of them holds this many bytes IN MEMORY " +
+      "(estimated Arrow buffers before encoding, about 30 times its Parquet size)",
+    default: 48 * MIB,
     min: 1024,
   }),
   flushIntervalMs: intOption({
@@ -103,8 +105,9 @@ export const CONSUMER_OPTIONS = {
   }),
   maxBufferBytes: intOption({
     env: "MAX_BUFFER_BYTES",
-    description: "memory budget of all open files; reaching it seals them before reading on",
-    default: 256 * MIB,
+    description: "in-memory budget of all open files (same estimate as FLUSH_MAX_BYTES); " +
+      "reaching it seals them before the next record is taken",
+    default: 96 * MIB,
     min: 1024,
   }),
   dlqMaxErrorRate: rateOption({
@@ -126,8 +129,9 @@ export const CONSUMER_OPTIONS = {
   }),
   consumerMaxBytes: intOption({
     env: "CONSUMER_MAX_BYTES",
-    description: "max_bytes of one read (keep it far above the largest record)",
-    default: 8 * MIB,
+    description: "max_bytes of one read (keep it far above the largest record; one parsed " +
+      "read is held in memory)",
+    default: 2 * MIB,
     min: 64 * 1024,
   }),
   consumerReadTimeoutMs: intOption({

@@ -82,6 +82,28 @@ function toOffsets(topic: string, positions: readonly PartitionPosition[]): Part
   return positions.map((p) => ({ topic, partition: p.partition, offset: p.offset }));
 }
 
+/** Time allowed to delete the consumer instance once the work is over or abandoned. */
+const CLOSE_TIMEOUT_MS = 4000;
+
+/**
+ * Says whether `error` only reports that one of `signals` aborted (a stop request or the
+ * drain deadline), as opposed to a failure that happened to coincide with the stop.
+ *
+ * @param error the error thrown
+ * @param signals the stop and drain signals
+ * @returns true when the error is an abort
+ */
+export function isAbortError(error: unknown, signals: readonly AbortSignal[]): boolean {
+  for (let e = error, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (signals.some((s) => s.aborted && s.reason === e)) return true;
+    if (e instanceof DOMException && (e.name === "AbortError" || e.name === "TimeoutError")) {
+      return true;
+    }
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return false;
+}
+
 /**
  * Runs the consumer until `signal` aborts or, with `consumerUntilIdleMs`, until the topic is
  * idle; then seals, uploads and commits what it holds and deletes the consumer instance.
@@ -149,11 +171,12 @@ export async function runConsumer(
   });
   // Sealing goes on after the stop signal, up to the drain timeout.
   const sealing = new AbortController();
+  const drainTimeoutMs = options.drainTimeoutMs ?? 25_000;
   let drainTimer: ReturnType<typeof setTimeout> | undefined;
   const onStop = () => {
     drainTimer = setTimeout(
       () => sealing.abort(new Error("Cannot finish the last upload within the drain timeout")),
-      options.drainTimeoutMs ?? 25_000,
+      drainTimeoutMs,
     );
   };
   if (signal.aborted) onStop();
@@ -166,6 +189,8 @@ export async function runConsumer(
     maxBufferBytes: config.maxBufferBytes,
   };
   const window = new DedupeWindow(config.dedupeWindow);
+  // what the pipeline is doing, for the log line of a stop that abandons it
+  let step = "starting";
   const budget = new ErrorBudget({ maxRate: config.dlqMaxErrorRate });
   const next = new Map<number, number>();
   let positions: PartitionPosition[] = [];
@@ -207,6 +232,7 @@ export async function runConsumer(
   };
 
   const redo = async (m: UnitManifest) => {
+    step = `rebuilding incomplete unit ${m.seq}`;
     log.warn("newest unit is incomplete: rebuilding it from the topic", { seq: m.seq });
     const unit = new LakeUnit({
       seq: m.seq,
@@ -303,11 +329,13 @@ export async function runConsumer(
       group: config.consumerGroup,
       lake: where,
     });
+    step = "reading the lake state";
     const state = await protocol.recover(signal);
     if (state.last) {
       const m = state.last;
       if (!state.complete) await redo(m);
       else {
+        step = `committing the offsets of unit ${m.seq}`;
         await session.commit(toOffsets(topic, m.positions), signal);
         await protocol.writePointer(m, signal);
       }
@@ -315,6 +343,7 @@ export async function runConsumer(
       seq = m.seq + 1;
       for (const p of positions) next.set(p.partition, p.offset + 1);
       if (config.dedupeWindow > 0) {
+        step = "loading the event ids of the dedupe window";
         const units = await protocol.loadRecentIds(m, config.dedupeWindow, signal);
         for (const u of units.reverse()) window.addUnit(u.seq, u.ids);
       }
@@ -329,6 +358,7 @@ export async function runConsumer(
     const seal = async (reason: RotationReason) => {
       const current = unit!;
       unit = undefined;
+      step = `sealing and uploading unit ${current.seq}`;
       stats.rotations[reason]++;
       const sealed = current.seal({
         rotation: reason,
@@ -340,6 +370,7 @@ export async function runConsumer(
       stats.bufferBytes = 0;
       await publish(sealed);
       seq++;
+      step = "reading";
     };
     const open = (now: number) =>
       unit ??= new LakeUnit({ seq, topic, layout, ingestedAtMs: now, limits, seen: window });
@@ -365,6 +396,7 @@ export async function runConsumer(
       return true;
     };
 
+    step = "reading";
     const startedAt = clock.now();
     let lastRecordAt = startedAt;
     let progressAt = startedAt;
@@ -421,10 +453,31 @@ export async function runConsumer(
     if (unit && unit.recordCount > 0) await seal("shutdown");
     log.info("consumer stopped", progressProperties(stats, 0, 0, clock.now()));
     return stats;
+  } catch (error) {
+    // A stop request always ends in a clean stop: whatever was cut short (reading the lake
+    // state, a rebuild, an upload past the drain timeout) is safe to abandon, since the
+    // next start finds the same lake state and finishes or redoes it.
+    if (!signal.aborted || !isAbortError(error, [signal, sealing.signal])) throw error;
+    log.warn("stopped before finishing: the next start resumes from the lake", {
+      step,
+      reason: sealing.signal.aborted ? "drain timeout" : "stop request",
+      drainTimeoutMs,
+    });
+    log.info("consumer stopped", progressProperties(stats, 0, 0, clock.now()));
+    return stats;
   } finally {
     signal.removeEventListener("abort", onStop);
     if (drainTimer !== undefined) clearTimeout(drainTimer);
-    await session.close(sealing.signal);
+    const closing = new AbortController();
+    const closeTimer = setTimeout(
+      () => closing.abort(new Error("Cannot delete the consumer instance in time")),
+      CLOSE_TIMEOUT_MS,
+    );
+    try {
+      await session.close(closing.signal);
+    } finally {
+      clearTimeout(closeTimer);
+    }
     if (!options.store) store.close?.();
   }
 }

@@ -91,7 +91,11 @@ export class ConsumerSession {
   #flavor: RestFlavor;
   #onInstanceCreated: (() => void) | undefined;
 
-  /** @param options client, topic, logger and timing */
+  /**
+   * Creates an instance.
+   *
+   * @param options client, topic, logger and timing
+   */
   constructor(options: ConsumerSessionOptions) {
     this.#client = options.client;
     this.#topic = options.topic;

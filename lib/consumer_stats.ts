@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { wasmMemory } from "parquet-wasm";
 import { ROTATION_REASONS, type RotationReason } from "./unit_manifest.ts";
 
 /** Counters and gauges of one consumer run. */
@@ -111,5 +112,23 @@ export function progressProperties(
     freshnessMs: stats.newestCommittedEventTimeMs === undefined
       ? null
       : nowMs - stats.newestCommittedEventTimeMs,
+    ...memoryProperties(),
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The process's memory in MiB: resident set, JS heap used, buffers outside the heap (the open
+ * files' Arrow buffers among them) and the Parquet encoder's WebAssembly memory (it grows to
+ * fit the largest file encoded so far and never shrinks).
+ */
+function memoryProperties(): Record<"rssMiB" | "heapMiB" | "externalMiB" | "wasmMiB", number> {
+  const m = Deno.memoryUsage();
+  return {
+    rssMiB: Math.round(m.rss / MIB),
+    heapMiB: Math.round(m.heapUsed / MIB),
+    externalMiB: Math.round(m.external / MIB),
+    wasmMiB: Math.round(wasmMemory().buffer.byteLength / MIB),
   };
 }

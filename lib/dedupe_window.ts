@@ -13,7 +13,11 @@ export class DedupeWindow implements SeenIds {
   #units: { seq: number; ids: Set<string> }[] = [];
   #size = 0;
 
-  /** @param window the number of ids to keep at least (0 keeps none) */
+  /**
+   * Creates an instance.
+   *
+   * @param window the number of ids to keep at least (0 keeps none)
+   */
   constructor(window: number) {
     this.#window = window;
   }

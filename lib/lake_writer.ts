@@ -29,11 +29,11 @@ import {
 export interface UnitLimits {
   /** Rows per file (bucket). */
   maxRows: number;
-  /** Buffered bytes per file (bucket). */
+  /** Estimated in-memory bytes per file (bucket): Arrow buffers before encoding. */
   maxFileBytes: number;
   /** Buckets (open files) per unit. */
   maxOpenFiles: number;
-  /** Buffered bytes of the whole unit. */
+  /** Estimated in-memory bytes of the whole unit (all buckets and dead letters). */
   maxBufferBytes: number;
 }
 
@@ -114,7 +114,9 @@ const DLQ_LINE_OVERHEAD = 120;
 
 /** One unit under construction. */
 export class LakeUnit {
+  /** Unit sequence number. */
   readonly seq: number;
+  /** `ingested_at` of every row (epoch ms). */
   readonly ingestedAtMs: number;
   #topic: string;
   #layout: LakeLayout;
@@ -133,7 +135,11 @@ export class LakeUnit {
   #canaries = 0;
   #dupCount = 0;
 
-  /** @param options sequence number, layout, ingestion time, limits, dedupe inputs */
+  /**
+   * Creates an instance.
+   *
+   * @param options sequence number, layout, ingestion time, limits, dedupe inputs
+   */
   constructor(options: LakeUnitOptions) {
     this.seq = options.seq;
     this.ingestedAtMs = options.ingestedAtMs;

@@ -50,7 +50,11 @@ export class LocalObjectStore implements ObjectStore {
   #root: string;
   readonly description: string;
 
-  /** @param options the root folder */
+  /**
+   * Creates an instance.
+   *
+   * @param options the root folder
+   */
   constructor(options: LocalObjectStoreOptions) {
     this.#root = options.root.replace(/\/+$/, "") || "/";
     this.description = `file://${this.#root}`;

@@ -51,6 +51,8 @@ export class ObjectStoreError extends Error {
   readonly retriable: boolean;
 
   /**
+   * Creates the error.
+   *
    * @param message what failed and what to do
    * @param retriable whether a retry may succeed
    * @param options the cause

@@ -141,7 +141,11 @@ export class RestConsumerClient implements ConsumerClient {
   #instanceId: string | undefined;
   #instanceUrl: string | undefined;
 
-  /** @param options proxy URL, group, read sizes and retry policy */
+  /**
+   * Creates an instance.
+   *
+   * @param options proxy URL, group, read sizes and retry policy
+   */
   constructor(options: RestConsumerClientOptions) {
     this.#base = new URL(options.baseUrl.href.replace(/\/+$/, "") + "/");
     this.#group = options.group;

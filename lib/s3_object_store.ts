@@ -85,7 +85,11 @@ export class S3ObjectStore implements ObjectStore {
   #clock: Clock;
   readonly description: string;
 
-  /** @param options bucket, endpoint, credentials and retry policy */
+  /**
+   * Creates an instance.
+   *
+   * @param options bucket, endpoint, credentials and retry policy
+   */
   constructor(options: S3ObjectStoreOptions) {
     const config: S3ClientConfig = {
       region: options.region ?? "us-east-1",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { tableFromIPC } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
+import { readEventIds } from "../lib/commit_protocol.ts";
 import { LakeLayout } from "../lib/lake_layout.ts";
 import { LakeUnit, type UnitLimits } from "../lib/lake_writer.ts";
 import { parseOutputUrl } from "../lib/output_url.ts";
@@ -134,4 +135,31 @@ Deno.test("LakeLayout puts everything but data under _ segments", () => {
   assert.equal(l.seqOfManifestKey("_manifests/t/000000000012.json"), 12);
   assert.equal(l.dlqKey(1), "_dlq/t/000000000001.ndjson");
   assert.equal(l.pointerKey, "_state/t/last_committed.json");
+});
+
+Deno.test("readEventIds reads back the event ids of a data file in file order", async () => {
+  const events = await loadRecordedEvents(3000);
+  const unit = new LakeUnit({
+    seq: 0,
+    topic: "wikimedia-changes",
+    layout,
+    ingestedAtMs: 0,
+    limits: LIMITS,
+  });
+  for (const r of records(events)) unit.add(r);
+  const sealed = unit.seal({
+    rotation: "rows",
+    compression: "zstd",
+    previousPositions: [],
+    nowMs: 0,
+  });
+  const all: string[] = [];
+  for (const object of sealed.objects) {
+    if (!object.key.endsWith(".parquet")) continue;
+    const ids = await readEventIds(object.bytes);
+    assert.deepEqual(ids, JSON.parse(columns(object.bytes).event_id));
+    all.push(...ids);
+  }
+  assert.equal(all.length, sealed.manifest.counts.rows);
+  assert.deepEqual(new Set(all), new Set(sealed.eventIds));
 });

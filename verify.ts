@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { boolOption, stringOption } from "./lib/config_options.ts";
+import { LAKE_STORE_OPTIONS } from "./lib/lake_store_options.ts";
 import { formatLakeReport, verifyLake } from "./lib/lake_verifier.ts";
 import { LocalObjectStore } from "./lib/local_object_store.ts";
 import type { ObjectStore } from "./lib/object_store.ts";
@@ -12,29 +12,8 @@ import { formatOutputLocation, parseOutputUrl } from "./lib/output_url.ts";
 import { runProgram, UsageError } from "./lib/program.ts";
 import { S3ObjectStore } from "./lib/s3_object_store.ts";
 
-/** Options of the verify command. */
-export const VERIFY_OPTIONS = {
-  outputUrl: stringOption<string>({
-    env: "OUTPUT_URL",
-    description: "the lake to check: s3://bucket/prefix, file:///abs/path or a folder path",
-    default: "./lake",
-  }),
-  awsRegion: stringOption<string>({
-    env: "AWS_REGION",
-    description: "S3 region (credentials come from the AWS SDK default chain)",
-    default: "us-east-1",
-  }),
-  s3Endpoint: stringOption<string | undefined>({
-    env: "S3_ENDPOINT",
-    description: "S3 endpoint for MinIO and other S3-compatible stores (http://localhost:9000)",
-    default: undefined,
-  }),
-  s3ForcePathStyle: boolOption({
-    env: "S3_FORCE_PATH_STYLE",
-    description: "use path-style S3 URLs (needed by MinIO and s3rver)",
-    default: false,
-  }),
-};
+/** Options of the verify command: where the lake is. */
+export const VERIFY_OPTIONS = LAKE_STORE_OPTIONS;
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);

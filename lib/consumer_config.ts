@@ -8,13 +8,14 @@ import { ConfigError, type OptionSpec, type ResolvedConfig } from "./config.ts";
 import {
   boolOption,
   enumOption,
-  httpUrlOption,
   intOption,
   optionalIntOption,
   stringOption,
 } from "./config_options.ts";
+import { KAFKA_REST_OPTIONS } from "./kafka_rest_options.ts";
+import { LAKE_STORE_OPTIONS } from "./lake_store_options.ts";
 import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_encoder.ts";
-import { REST_FLAVOR_OPTION, restFlavorProblem } from "./rest_flavor.ts";
+import { restFlavorProblem } from "./rest_flavor.ts";
 
 const MIB = 1024 * 1024;
 
@@ -35,42 +36,13 @@ function rateOption(o: { env: string; description: string; default: number }): O
 
 /** Every consumer option. */
 export const CONSUMER_OPTIONS = {
-  kafkaRestUrl: httpUrlOption({
-    env: "KAFKA_REST_URL",
-    description: "base URL of the Kafka REST Proxy (v2 API) or the local broker",
-    default: new URL("http://localhost:8082"),
-  }),
-  kafkaRestFlavor: REST_FLAVOR_OPTION,
-  kafkaTopic: stringOption<string>({
-    env: "KAFKA_TOPIC",
-    description: "Kafka topic to consume",
-    default: "wikimedia-changes",
-  }),
+  ...KAFKA_REST_OPTIONS,
   consumerGroup: stringOption<string>({
     env: "CONSUMER_GROUP",
     description: "consumer group (one running consumer process per group and lake)",
     default: "wikistream-lake",
   }),
-  outputUrl: stringOption<string>({
-    env: "OUTPUT_URL",
-    description: "lake location: s3://bucket/prefix, file:///abs/path or a folder path",
-    default: "./lake",
-  }),
-  awsRegion: stringOption<string>({
-    env: "AWS_REGION",
-    description: "S3 region (credentials come from the AWS SDK default chain)",
-    default: "us-east-1",
-  }),
-  s3Endpoint: stringOption<string | undefined>({
-    env: "S3_ENDPOINT",
-    description: "S3 endpoint for MinIO and other S3-compatible stores (http://localhost:9000)",
-    default: undefined,
-  }),
-  s3ForcePathStyle: boolOption({
-    env: "S3_FORCE_PATH_STYLE",
-    description: "use path-style S3 URLs (needed by MinIO and s3rver)",
-    default: false,
-  }),
+  ...LAKE_STORE_OPTIONS,
   parquetCompression: enumOption<ParquetCompression>({
     env: "PARQUET_COMPRESSION",
     description: "Parquet codec: zstd, snappy, gzip, lz4, brotli or none",

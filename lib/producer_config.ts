@@ -15,8 +15,8 @@ import {
   optionalIntOption,
   stringOption,
 } from "./config_options.ts";
+import { KAFKA_REST_OPTIONS } from "./kafka_rest_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
-import { REST_FLAVOR_OPTION } from "./rest_flavor.ts";
 
 /** The public Wikimedia recentchange stream. */
 export const DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recentchange";
@@ -32,17 +32,7 @@ export const PRODUCER_OPTIONS = {
     description: "the Wikimedia EventStreams URL to read (SSE)",
     default: new URL(DEFAULT_STREAM_URL),
   }),
-  kafkaRestUrl: httpUrlOption({
-    env: "KAFKA_REST_URL",
-    description: "base URL of the Kafka REST Proxy (v2 API) or the local broker",
-    default: new URL("http://localhost:8082"),
-  }),
-  kafkaRestFlavor: REST_FLAVOR_OPTION,
-  kafkaTopic: stringOption<string>({
-    env: "KAFKA_TOPIC",
-    description: "Kafka topic to produce to",
-    default: "wikimedia-changes",
-  }),
+  ...KAFKA_REST_OPTIONS,
   stateDir: stringOption<string>({
     env: "STATE_DIR",
     description: "directory for the resume state and the dead-letter file",

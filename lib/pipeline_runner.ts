@@ -23,6 +23,11 @@ import { createProducerStats, type ProducerStats, runProducer } from "./producer
 export const PIPELINE_OPTIONS = {
   ...PRODUCER_OPTIONS,
   ...CONSUMER_OPTIONS,
+  progressIntervalMs: intOption({
+    env: "PROGRESS_INTERVAL_MS",
+    description: "interval of the combined progress line (0 turns it off)",
+    default: 10_000,
+  }),
   brokerPort: intOption({
     env: "BROKER_PORT",
     flag: "broker-port",

@@ -152,10 +152,14 @@ export class CommitProtocol {
       () => this.#store.get(this.#layout.pointerKey, { signal }),
     );
     let startAfter: string | undefined;
+    let pointed: number | undefined;
     if (pointer) {
       try {
         const { seq } = JSON.parse(new TextDecoder().decode(pointer)) as { seq: number };
-        if (Number.isSafeInteger(seq)) startAfter = this.#layout.manifestKey(seq - 1);
+        if (Number.isSafeInteger(seq) && seq >= 0) {
+          startAfter = this.#layout.manifestKey(seq - 1);
+          pointed = seq;
+        }
       } catch {
         this.#log.warn("ignoring an unreadable state pointer: listing all manifests", {
           key: this.#layout.pointerKey,
@@ -170,10 +174,16 @@ export class CommitProtocol {
     const seqs = keys.map((k) => this.#layout.seqOfManifestKey(k)).filter((s) =>
       s !== undefined
     ) as number[];
+    // the pointed unit counts even when a (lagging) listing misses it; never restart at 0
+    if (pointed !== undefined) seqs.push(pointed);
     if (seqs.length === 0) return { last: undefined, complete: true };
-    const newest = Math.max(...seqs);
+    const newest = seqs.reduce((a, b) => (b > a ? b : a));
     const last = await this.readManifest(newest, signal);
-    if (!last) throw new Error(`Cannot read manifest ${newest}: it was listed but is gone`);
+    if (!last) {
+      throw new Error(
+        `Cannot read manifest ${newest}: it was listed or named by the state pointer but is gone`,
+      );
+    }
     return { last, complete: await this.isComplete(last, signal) };
   }
 

@@ -249,10 +249,18 @@ export async function runConsumer(
     });
     const ranges = new Map(m.ranges.map((r) => [r.partition, r]));
     const reached = new Map<number, number>();
+    const approached = new Map<number, number>();
     const done = () => m.ranges.every((r) => (reached.get(r.partition) ?? -1) >= r.end);
     const take = (partition: number, offset: number, add: () => void) => {
       const r = ranges.get(partition);
-      if (!r || offset < r.start) return false;
+      if (!r) return false;
+      if (offset < r.start) {
+        // the proxy resumed below the unit (a lost commit, Redpanda's restart-at-0): moving
+        // towards it is progress too, however long the catch-up takes
+        if (offset <= (approached.get(partition) ?? -1)) return false;
+        approached.set(partition, offset);
+        return true;
+      }
       const last = reached.get(partition) ?? r.start - 1;
       if (offset <= last) return false;
       reached.set(partition, offset);

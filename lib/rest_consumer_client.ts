@@ -118,6 +118,8 @@ interface CallOptions {
   retry: boolean;
   timeoutMs?: number;
   signal: AbortSignal | undefined;
+  /** Read the whole body before the deadline and the abort signal are released. */
+  buffer?: boolean;
 }
 
 /** A REST Proxy v2 consumer-instance client. */
@@ -204,8 +206,10 @@ export class RestConsumerClient implements ConsumerClient {
           signal: controller.signal,
         });
         if (response.ok) {
+          // a body that stalls after the headers must not outlive the deadline or a stop
+          const ok = o.buffer ? new Response(await response.arrayBuffer(), response) : response;
           this.#backoff.reset();
-          return response;
+          return ok;
         }
         failure = await restProxyErrorFrom(what, response);
       } catch (error) {
@@ -257,7 +261,7 @@ export class RestConsumerClient implements ConsumerClient {
         what,
         "POST",
         this.#url(`consumers/${encodeURIComponent(this.#group)}`),
-        { body, retry: true, signal },
+        { body, retry: true, signal, buffer: true },
       );
     } catch (error) {
       // names are unique per process: 40902 means an earlier attempt of this call got through
@@ -299,6 +303,7 @@ export class RestConsumerClient implements ConsumerClient {
       retry: false,
       timeoutMs: this.#readTimeoutMs + this.#requestTimeoutMs,
       signal,
+      buffer: true,
     });
     let records: unknown;
     try {
@@ -357,7 +362,7 @@ export class RestConsumerClient implements ConsumerClient {
       "Cannot list assignments",
       "GET",
       this.#instance("/assignments"),
-      { retry: true, signal },
+      { retry: true, signal, buffer: true },
     );
     const body = await response.json() as { partitions?: TopicPartition[] };
     return body.partitions ?? [];

@@ -90,7 +90,7 @@ export class SseLineParser {
       this.#started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
-    if (this.#skipLf) {
+    if (this.#skipLf && text.length > 0) {
       this.#skipLf = false;
       if (text.charCodeAt(0) === 10) text = text.slice(1);
     }

@@ -208,3 +208,41 @@ Deno.test("ConsumerSession keeps a failed commit and retries it after the next r
   assert.equal(session.commitPending, false);
   assert.equal(commitCalls, 2);
 });
+
+Deno.test("RestConsumerClient read gives up on a response body that stalls after the headers", async () => {
+  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const { fetch } = fakeFetch((req) => {
+    if (req.method === "POST") return json(200, { instance_id: "i", base_uri: "http://x" });
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          streams.push(c);
+          c.enqueue(new TextEncoder().encode('[{"topic":"t",'));
+        },
+      }),
+      { status: 200, headers: { "content-type": "application/vnd.kafka.json.v2+json" } },
+    );
+  });
+  // a real fetch errors the body when its signal aborts; the fake does the same
+  const withSignal = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const response = await fetch(input, init);
+    init?.signal?.addEventListener("abort", () => {
+      for (const c of streams) c.error(init.signal!.reason);
+    }, { once: true });
+    return response;
+  }) as typeof globalThis.fetch;
+  const c = client(withSignal, { readTimeoutMs: 20, requestTimeoutMs: 50 });
+  await c.create();
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    c.read().then(() => "records", (error) => error instanceof Error ? error.name : "error"),
+    new Promise<string>((resolve) => guard = setTimeout(() => resolve("hung"), 3000)),
+  ]);
+  clearTimeout(guard);
+  for (const s of streams) {
+    try {
+      s.error(new Error("test over"));
+    } catch { /* already errored */ }
+  }
+  assert.equal(outcome, "RestProxyError");
+});

@@ -74,3 +74,40 @@ Deno.test("S3ObjectStore retries an unreachable endpoint, then fails as retriabl
     store.close();
   }
 });
+
+Deno.test("S3ObjectStore lists more than 1000 keys across pages, honouring startAfter", async () => {
+  // s3rver cannot paginate under Deno (its continuation tokens need DES), so a tiny fake
+  // ListObjectsV2 endpoint serves pages of 1000 keys the way S3 does
+  const keys = Array.from({ length: 2345 }, (_, i) => `m/${String(i).padStart(6, "0")}.json`);
+  const requests: URLSearchParams[] = [];
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const q = new URL(req.url).searchParams;
+    requests.push(q);
+    const token = q.get("continuation-token");
+    const after = token !== null ? atob(token) : q.get("start-after") ?? "";
+    const rest = keys.filter((k) => k.startsWith(q.get("prefix") ?? "") && k > after);
+    const page = rest.slice(0, 1000);
+    const truncated = rest.length > page.length;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>` +
+      `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>` +
+      `<KeyCount>${page.length}</KeyCount><MaxKeys>1000</MaxKeys>` +
+      `<IsTruncated>${truncated}</IsTruncated>` +
+      (truncated ? `<NextContinuationToken>${btoa(page.at(-1)!)}</NextContinuationToken>` : "") +
+      page.map((k) => `<Contents><Key>${k}</Key><Size>2</Size></Contents>`).join("") +
+      `</ListBucketResult>`;
+    return new Response(xml, { headers: { "content-type": "application/xml" } });
+  });
+  const store = new S3ObjectStore({
+    bucket: "b",
+    endpoint: `http://127.0.0.1:${server.addr.port}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+  });
+  try {
+    assert.deepEqual(await store.list("m/"), keys);
+    assert.equal(requests.length, 3);
+    assert.deepEqual(await store.list("m/", { startAfter: keys[49] }), keys.slice(50));
+  } finally {
+    store.close();
+  }
+});

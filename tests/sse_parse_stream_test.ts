@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type SseMessage, SseParseStream } from "../lib/sse_parse_stream.ts";
+import { SseLineParser, type SseMessage, SseParseStream } from "../lib/sse_parse_stream.ts";
 import { readRecordedLines, RECORDINGS_DIR } from "./_helpers/sse_server.ts";
 
 async function parse(chunks: string[]): Promise<SseMessage[]> {
@@ -129,4 +129,14 @@ Deno.test("SseParseStream yields identical events for a recorded stream in 3-byt
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < sse.length; i += 3) chunks.push(sse.subarray(i, i + 3));
   assert.deepEqual(await parseBytes(chunks), await parseBytes([sse]));
+});
+
+Deno.test("SseLineParser keeps a CRLF split by an empty chunk as one line end", () => {
+  const parser = new SseLineParser();
+  const out: SseMessage[] = [];
+  // the client decodes every network chunk; a chunk can decode to "" (empty read)
+  for (const chunk of ["data: a\r", "", "\ndata: b\r\n\r\n"]) {
+    parser.push(chunk, (m) => out.push(m));
+  }
+  assert.deepEqual(out, [{ event: "message", id: "", data: "a\nb" }]);
 });

@@ -373,7 +373,13 @@ export async function runProducer(
           lastReceivedId = sseId;
           lastReceivedFrom = sentId;
         }
-        const facts = inspectRecentChange(message.data);
+        const facts = message.truncated
+          ? {
+            kind: "malformed" as const,
+            reason: "event larger than the stream parser's cap (4 Mi characters per line, " +
+              "8 Mi per event): only its first 64 Ki characters are kept here",
+          }
+          : inspectRecentChange(message.data);
         if (facts.kind !== "event") {
           if (facts.kind === "canary") stats.canariesDropped++;
           else {

@@ -22,13 +22,21 @@ export interface SseMessage {
   id: string;
   /** The reconnection time from the latest valid `retry` field, when one was seen. */
   retry?: number;
+  /**
+   * Set when the event's data exceeded a cap: `data` then holds only its first
+   * {@linkcode TRUNCATED_PREFIX_LENGTH} characters and the rest was skipped.
+   */
+  truncated?: true;
 }
+
+/** How much of an oversized event's data is kept (for a dead-letter record). */
+export const TRUNCATED_PREFIX_LENGTH = 65_536;
 
 /** Options for {@linkcode SseParseStream}. */
 export interface SseParseStreamOptions {
-  /** Longest accepted line in UTF-16 code units; a longer one errors the stream. @default 4194304 */
+  /** Longest line in UTF-16 code units; the rest of a longer one is skipped and its event marked `truncated`. @default 4194304 */
   maxLineLength?: number;
-  /** Largest accepted event data in UTF-16 code units. @default 8388608 */
+  /** Largest event data in UTF-16 code units; beyond it the event is marked `truncated`. @default 8388608 */
   maxDataLength?: number;
 }
 
@@ -67,6 +75,8 @@ export class SseLineParser {
   #hasData = false;
   #lastId = "";
   #retry: number | undefined;
+  #truncated = false;
+  #discarding = false;
   #maxLine: number;
   #maxData: number;
 
@@ -81,7 +91,6 @@ export class SseLineParser {
    *
    * @param chunk the text
    * @param emit receives every event completed by this chunk
-   * @throws {RangeError} when a line or an event's data exceeds its cap
    */
   push(chunk: string, emit: (message: SseMessage) => void): void {
     let text = chunk;
@@ -93,6 +102,20 @@ export class SseLineParser {
     if (this.#skipLf && text.length > 0) {
       this.#skipLf = false;
       if (text.charCodeAt(0) === 10) text = text.slice(1);
+    }
+    if (this.#discarding) {
+      // The rest of an oversized line: skip to its end without buffering it.
+      const lf = text.indexOf("\n");
+      const cr = text.indexOf("\r");
+      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (end === -1) return;
+      this.#discarding = false;
+      let next = end + 1;
+      if (text.charCodeAt(end) === 13) {
+        if (next === text.length) this.#skipLf = true;
+        else if (text.charCodeAt(next) === 10) next++;
+      }
+      text = text.slice(next);
     }
     if (this.#pending.length > 0) text = this.#pending + text;
     this.#pending = "";
@@ -120,9 +143,13 @@ export class SseLineParser {
     }
     if (pos < length) {
       if (length - pos > this.#maxLine) {
-        throw new RangeError(
-          `Cannot parse event stream: a line exceeds ${this.#maxLine} characters`,
-        );
+        // Keep a prefix of an oversized data line for the dead-letter record, skip the rest.
+        if (text.startsWith("data", pos)) {
+          this.#line(text, pos, pos + Math.min(length - pos, TRUNCATED_PREFIX_LENGTH + 6), emit);
+          this.#truncate();
+        }
+        this.#discarding = true;
+        return;
       }
       this.#pending = pos === 0 ? text : text.slice(pos);
     }
@@ -131,6 +158,8 @@ export class SseLineParser {
   /** Ends the input: an unterminated event is discarded, as the standard requires. */
   end(): void {
     this.#pending = "";
+    this.#discarding = false;
+    this.#truncated = false;
     this.#data = "";
     this.#hasData = false;
     this.#event = "";
@@ -166,11 +195,19 @@ export class SseLineParser {
     }
     switch (field) {
       case "data":
+        if (this.#truncated) return;
         if (this.#hasData) {
-          if (this.#data.length + value.length + 1 > this.#maxData) this.#tooMuchData();
+          if (this.#data.length + value.length + 1 > this.#maxData) {
+            this.#tooMuchData();
+            return;
+          }
           this.#data += "\n" + value;
         } else {
-          if (value.length > this.#maxData) this.#tooMuchData();
+          if (value.length > this.#maxData) {
+            this.#data = value.slice(0, TRUNCATED_PREFIX_LENGTH);
+            this.#tooMuchData();
+            return;
+          }
           this.#data = value;
           this.#hasData = true;
         }
@@ -189,10 +226,16 @@ export class SseLineParser {
     }
   }
 
-  #tooMuchData(): never {
-    throw new RangeError(
-      `Cannot parse event stream: an event's data exceeds ${this.#maxData} characters`,
-    );
+  #tooMuchData(): void {
+    this.#hasData = true;
+    this.#truncate();
+  }
+
+  #truncate(): void {
+    this.#truncated = true;
+    if (this.#data.length > TRUNCATED_PREFIX_LENGTH) {
+      this.#data = this.#data.slice(0, TRUNCATED_PREFIX_LENGTH);
+    }
   }
 
   #dispatch(emit: (message: SseMessage) => void): void {
@@ -206,6 +249,8 @@ export class SseLineParser {
       id: this.#lastId,
     };
     if (this.#retry !== undefined) message.retry = this.#retry;
+    if (this.#truncated) message.truncated = true;
+    this.#truncated = false;
     this.#data = "";
     this.#hasData = false;
     this.#event = "";

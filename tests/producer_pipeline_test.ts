@@ -326,3 +326,37 @@ Deno.test("runProducer's default sink speaks KAFKA_REST_FLAVOR=redpanda (one off
   assert.equal(produced, 30);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runProducer dead-letters an event the SSE parser truncated and keeps streaming", async () => {
+  const dir = await Deno.makeTempDir();
+  const [good1, good2] = await readRecordedLines(FILE, 2);
+  const source = {
+    async *messages() {
+      yield {
+        event: "message",
+        id: "",
+        data: '{"meta":{"id":"x","dt":"2026-05-05T11',
+        truncated: true as const,
+      };
+      yield { event: "message", id: "", data: good1! };
+      yield { event: "message", id: "", data: good2! };
+    },
+  };
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  const { log } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+    }, ["--max-events", "2"]),
+    { log, signal: new AbortController().signal, source },
+  );
+  assert.equal(stats.deadLettered, 1);
+  assert.equal(stats.eventsProduced, 2);
+  const letters = (await Deno.readTextFile(`${dir}/state/dead-letter.ndjson`)).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  assert.equal(letters.length, 1);
+  assert.match(letters[0].reason, /larger than the stream parser's cap/);
+  assert.equal(letters[0].raw, '{"meta":{"id":"x","dt":"2026-05-05T11');
+  await Deno.remove(dir, { recursive: true });
+});

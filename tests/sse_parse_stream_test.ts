@@ -82,11 +82,36 @@ Deno.test("SseParseStream discards an unterminated event at the end of the strea
   ]);
 });
 
-Deno.test("SseParseStream errors with RangeError on a line above the cap", async () => {
-  const stream = ReadableStream.from(["data: " + "x".repeat(100)]).pipeThrough(
-    new SseParseStream({ maxLineLength: 50 }),
+Deno.test("SseParseStream marks an event whose line is above the cap truncated and goes on", async () => {
+  const big = "x".repeat(300);
+  const chunks = [
+    "id: 1\ndata: " + big.slice(0, 40),
+    big.slice(40, 200),
+    big.slice(200) + "\r",
+    "\n\n",
+  ];
+  chunks.push("id: 2\ndata: ok\n\n");
+  const stream = ReadableStream.from(chunks).pipeThrough(new SseParseStream({ maxLineLength: 50 }));
+  const messages = await Array.fromAsync(stream);
+  assert.equal(messages.length, 2);
+  assert.equal(messages[0]!.truncated, true);
+  assert.equal(messages[0]!.id, "1");
+  assert.ok(big.startsWith(messages[0]!.data) && messages[0]!.data.length > 0);
+  assert.deepEqual(messages[1], { event: "message", id: "2", data: "ok" });
+});
+
+Deno.test("SseParseStream marks an event whose data lines exceed the data cap truncated", async () => {
+  const lines = Array.from({ length: 10 }, (_, i) => `data: ${String(i).repeat(20)}`).join("\n");
+  const messages = await Array.fromAsync(
+    ReadableStream.from([lines + "\n\n", "data: next\n\n"]).pipeThrough(
+      new SseParseStream({ maxDataLength: 100 }),
+    ),
   );
-  await assert.rejects(Array.fromAsync(stream), RangeError);
+  assert.equal(messages.length, 2);
+  assert.equal(messages[0]!.truncated, true);
+  assert.ok(messages[0]!.data.startsWith("0".repeat(20)));
+  assert.equal(messages[1]!.truncated, undefined);
+  assert.equal(messages[1]!.data, "next");
 });
 
 Deno.test("SseParseStream yields identical events for a recorded stream cut at every byte", async () => {

@@ -5,20 +5,9 @@ import { parseManifest, type UnitManifest } from "../lib/unit_manifest.ts";
 import { spawnBroker } from "./_helpers/broker_process.ts";
 import { assertNoDuplicates, readLakeRows } from "./_helpers/consumer_setup.ts";
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
+import { seededRandom } from "./_helpers/test_utils.ts";
 
 const CONSUMER = new URL("../consumer.ts", import.meta.url).pathname;
-
-/** Small seeded PRNG (mulberry32), so a failing run can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function consumerEnv(brokerUrl: URL, lake: string, extra: Record<string, string> = {}) {
   return {
@@ -82,7 +71,7 @@ Deno.test({
     "a broker restart and a duplicated produce batch",
   sanitizeResources: false, // subprocess pipes are closed explicitly below
   async fn() {
-    const random = rng(20261130);
+    const random = seededRandom(20261130);
     const dataDir = await Deno.makeTempDir({ prefix: "wikistream-crash-broker-" });
     const lake = await Deno.makeTempDir({ prefix: "wikistream-crash-lake-" });
     const events = await loadRecordedEvents(8000);

@@ -6,21 +6,10 @@ import {
   readProducerState,
   waitUntil,
 } from "./_helpers/pipeline_harness.ts";
+import { seededRandom } from "./_helpers/test_utils.ts";
 
 /** Seed of the fault schedule; `CHAOS_SEED=123 deno test -A tests/e2e_chaos_test.ts`. */
 const SEED = Number(Deno.env.get("CHAOS_SEED") ?? "20261130");
-
-/** Small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type FaultKind =
   | "kill-producer"
@@ -66,7 +55,7 @@ Deno.test({
   } seeded faults (SIGKILLs, SSE cuts, proxy 500/429/50003, S3 outage, instance expiry) ` +
     "ends with the lake exactly equal to the input",
   async fn() {
-    const random = rng(SEED);
+    const random = seededRandom(SEED);
     const between = (lo: number, hi: number) =>
       lo + Math.floor(random() * (hi - lo));
     const events = await selectRecordedEvents({

@@ -9,6 +9,7 @@
  * @module
  */
 import S3rver from "s3rver";
+import { parseCliFlags } from "./test_utils.ts";
 
 /** Credentials s3rver accepts (any signature made with them is valid). */
 export const S3RVER_CREDENTIALS = Object.freeze({
@@ -36,20 +37,8 @@ export function s3rverClientEnv(endpoint: string): Record<string, string> {
   };
 }
 
-function parseCli(args: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq !== -1) out[a.slice(2, eq)] = a.slice(eq + 1);
-    else out[a.slice(2)] = args[++i] ?? "";
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
-  const cli = parseCli(Deno.args);
+  const cli = parseCliFlags(Deno.args);
   if (!cli.directory) {
     // deno-lint-ignore no-console
     console.error("usage: s3_server_process.ts --directory DIR [--port 0] [--bucket NAME]");

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { parseCliFlags, seededRandom } from "./test_utils.ts";
 
 /** Where the shared recordings live. */
 export const RECORDINGS_DIR: URL = new URL("../../../shared/data/recentchange/", import.meta.url);
@@ -97,17 +98,6 @@ export interface RunningSseServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function eventTime(line: string): number {
   try {
     const dt = (JSON.parse(line) as { meta?: { dt?: unknown } })?.meta?.dt;
@@ -187,7 +177,7 @@ function resolveStart(
 export function startSseServer(options: SseServerOptions): Promise<RunningSseServer> {
   const events = options.events ?? [];
   const times = events.map(eventTime);
-  const random = mulberry32(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const statuses = [...(options.statuses ?? [])];
   const perChunk = options.eventsPerChunk ?? 32;
   const connections: SseConnectionRecord[] = [];
@@ -312,20 +302,8 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
   });
 }
 
-function parseCli(args: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq !== -1) out[a.slice(2, eq)] = a.slice(eq + 1);
-    else out[a.slice(2)] = args[++i] ?? "";
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
-  const cli = parseCli(Deno.args);
+  const cli = parseCliFlags(Deno.args);
   if (!cli.file) {
     // deno-lint-ignore no-console
     console.error(

@@ -98,7 +98,11 @@ async function runPipeline(base: string[], topology: Topology): Promise<RunFigur
         KAFKA_REST_URL: servers.proxy,
         STATE_DIR: stateDir,
         PROGRESS_INTERVAL_MS: "0",
-        PRODUCE_BATCH_MAX_RECORDS: Deno.env.get("PRODUCE_BATCH_MAX_RECORDS") ?? "500",
+        // The product's batch defaults, unless overridden for an experiment.
+        ...Object.fromEntries(
+          ["PRODUCE_BATCH_MAX_RECORDS", "PRODUCE_BATCH_MAX_BYTES", "PRODUCE_MAX_IN_FLIGHT"]
+            .flatMap((k) => Deno.env.get(k) === undefined ? [] : [[k, Deno.env.get(k)!]]),
+        ),
       },
       args: ["--since", "0", "--max-events", String(TOTAL)],
     });

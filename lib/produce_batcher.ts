@@ -11,24 +11,25 @@
  *
  * @module
  */
-import type { ProduceRecord } from "./rest_producer_client.ts";
+import { keyLength, type ProduceRecord } from "./rest_producer_client.ts";
 
-/** A position in the event stream: the SSE id of an event and its `meta.dt`. */
+/**
+ * A position in the event stream: the SSE id of an event and its `meta.dt`.
+ * `sseId` may be a getter: it is read only for the last position of a batch.
+ */
 export interface StreamPosition {
   /** The SSE `id` field of the event. */
-  sseId: string;
+  readonly sseId: string;
   /** The event's `meta.dt` in epoch ms, when known. */
-  eventTimeMs: number | null;
+  readonly eventTimeMs: number | null;
 }
 
-/** A record plus what the pipeline needs after it is acknowledged. */
-export interface BatchRecord extends ProduceRecord {
+/** A record plus what the pipeline needs after it is acknowledged; also its position. */
+export interface BatchRecord extends ProduceRecord, StreamPosition {
   /** `meta.id` of the event. */
-  metaId: string;
+  readonly metaId: string;
   /** `meta.dt` of the event (epoch ms). */
-  eventTimeMs: number;
-  /** The SSE id of the event. */
-  sseId: string;
+  readonly eventTimeMs: number;
 }
 
 /** One produce batch. */
@@ -37,8 +38,8 @@ export interface ProduceBatch {
   seq: number;
   /** The records (may be empty when the batch only advances the position). */
   records: BatchRecord[];
-  /** Characters of key and value JSON text. */
-  chars: number;
+  /** Bytes of key and value JSON. */
+  bytes: number;
   /** The position after the last event covered (including dropped events), if any. */
   position: StreamPosition | undefined;
 }
@@ -47,8 +48,8 @@ export interface ProduceBatch {
 export interface ProduceBatcherOptions {
   /** Most records per batch. */
   maxRecords: number;
-  /** Most characters of key and value JSON per batch (a single larger record goes alone). */
-  maxChars: number;
+  /** Most bytes of key and value JSON per batch (a single larger record goes alone). */
+  maxBytes: number;
   /** Longest time the first record of a batch waits. */
   lingerMs: number;
   /** Batches being sent at once. @default 1 */
@@ -64,7 +65,7 @@ export interface ProduceBatcherOptions {
 /** Batches records and sends them with bounded concurrency and ordered commits. */
 export class ProduceBatcher {
   #maxRecords: number;
-  #maxChars: number;
+  #maxBytes: number;
   #lingerMs: number;
   #maxInFlight: number;
   #queueMax: number;
@@ -89,7 +90,7 @@ export class ProduceBatcher {
   /** @param options limits and the send and commit functions */
   constructor(options: ProduceBatcherOptions) {
     this.#maxRecords = options.maxRecords;
-    this.#maxChars = options.maxChars;
+    this.#maxBytes = options.maxBytes;
     this.#lingerMs = options.lingerMs;
     this.#maxInFlight = options.maxInFlight ?? 1;
     this.#queueMax = options.queueMaxBatches ?? 4;
@@ -122,15 +123,15 @@ export class ProduceBatcher {
    */
   add(record: BatchRecord): Promise<void> | undefined {
     this.#checkUsable();
-    const chars = record.value.length + (record.key?.length ?? 0) + 20;
+    const bytes = record.value.length + keyLength(record.key) + 20;
     const open = this.#open;
     let waiting: Promise<void> | undefined;
-    if (open.records.length > 0 && open.chars + chars > this.#maxChars) waiting = this.#flush();
+    if (open.records.length > 0 && open.bytes + bytes > this.#maxBytes) waiting = this.#flush();
     const batch = this.#open;
     batch.records.push(record);
-    batch.chars += chars;
-    batch.position = { sseId: record.sseId, eventTimeMs: record.eventTimeMs };
-    if (batch.records.length >= this.#maxRecords || batch.chars >= this.#maxChars) {
+    batch.bytes += bytes;
+    batch.position = record;
+    if (batch.records.length >= this.#maxRecords || batch.bytes >= this.#maxBytes) {
       const next = this.#flush();
       waiting = waiting ? waiting.then(() => next) : next;
     } else this.#armTimer();
@@ -183,7 +184,7 @@ export class ProduceBatcher {
   }
 
   #newBatch(): ProduceBatch {
-    return { seq: this.#nextSeq++, records: [], chars: 0, position: undefined };
+    return { seq: this.#nextSeq++, records: [], bytes: 0, position: undefined };
   }
 
   #armTimer(): void {

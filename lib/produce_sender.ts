@@ -20,6 +20,8 @@ import type { BatchRecord, ProduceBatch } from "./produce_batcher.ts";
 import type { RecordResult, RecordSink } from "./rest_producer_client.ts";
 import { RestProxyError } from "./rest_proxy_error.ts";
 
+const UTF8 = new TextDecoder();
+
 /** Counters the sender updates. */
 export interface ProduceSenderStats {
   /** Retry rounds (a failed request, or a request with failed records). */
@@ -124,7 +126,7 @@ export class ProduceSender {
         } else {
           await this.#options.deadLetters.write({
             reason: `produce failed with error_code ${result.errorCode}: ${result.error ?? ""}`,
-            raw: record.value,
+            raw: UTF8.decode(record.value),
             sseId: record.sseId,
           });
           stats.deadLettered++;

@@ -53,14 +53,14 @@ export const PRODUCER_OPTIONS = {
   batchMaxRecords: intOption({
     env: "PRODUCE_BATCH_MAX_RECORDS",
     description: "most records in one produce request",
-    default: 500,
+    default: 1000,
     min: 1,
     max: 100_000,
   }),
   batchMaxBytes: intOption({
     env: "PRODUCE_BATCH_MAX_BYTES",
-    description: "most characters of event JSON in one produce request (flush before exceeding)",
-    default: 512 * 1024,
+    description: "most bytes of event JSON in one produce request (flush before exceeding)",
+    default: 1024 * 1024,
     min: 1024,
   }),
   lingerMs: intOption({

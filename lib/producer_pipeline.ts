@@ -11,20 +11,22 @@
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
 import { type Clock, sleepUnlessAborted, SYSTEM_CLOCK } from "./delay.ts";
 import { createEventFilter } from "./event_filter.ts";
-import type { Logger } from "./log.ts";
+import { describeError, type Logger } from "./log.ts";
 import { type ProduceBatch, ProduceBatcher, type StreamPosition } from "./produce_batcher.ts";
 import { ProduceSender } from "./produce_sender.ts";
 import type { ProducerConfig } from "./producer_config.ts";
 import { type ProducerState, ProducerStateStore } from "./producer_state_store.ts";
 import { UsageError } from "./program.ts";
 import { RecentIdSet } from "./recent_id_set.ts";
-import { inspectRecentChange } from "./recentchange_event.ts";
-import { recordKeyOf } from "./record_key.ts";
+import { type InspectedEvent, inspectRecentChange } from "./recentchange_event.ts";
+import { RecentChangeScanner, type ScannedRecentChange } from "./recentchange_scan.ts";
+import { recordKeyBytes } from "./record_key.ts";
 import { type RecordResult, type RecordSink, RestProducerClient } from "./rest_producer_client.ts";
 import { RestProxyError } from "./rest_proxy_error.ts";
 import { rewindLastEventId } from "./resume_position.ts";
 import { SseClient, SseHttpError, type SseSource } from "./sse_client.ts";
 import type { BatchRecord } from "./produce_batcher.ts";
+import type { SseMessage } from "./sse_parse_stream.ts";
 
 /** Counters of a producer run (a later issue exposes them as metrics). */
 export interface ProducerStats {
@@ -97,7 +99,7 @@ export interface RunProducerOptions {
   /** Clock. @default SYSTEM_CLOCK */
   clock?: Clock;
   /** Replaces the SSE client (tests). */
-  source?: SseSource;
+  source?: SseSource<ScannedRecentChange>;
   /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_FLAVOR`. */
   sink?: RecordSink;
   /** Counters to update live (for example a metrics endpoint); created when absent. */
@@ -110,6 +112,50 @@ export interface RunProducerOptions {
 export function producerPaths(stateDir: string): { state: string; deadLetter: string } {
   return { state: `${stateDir}/state.json`, deadLetter: `${stateDir}/dead-letter.ndjson` };
 }
+
+/** An event's place in the stream; its SSE id is decoded only if the position is saved. */
+class MessagePosition implements StreamPosition {
+  readonly #message: SseMessage<ScannedRecentChange>;
+  readonly eventTimeMs: number | null;
+  constructor(message: SseMessage<ScannedRecentChange>, eventTimeMs: number | null) {
+    this.#message = message;
+    this.eventTimeMs = eventTimeMs;
+  }
+  get sseId(): string {
+    return this.#message.id;
+  }
+}
+
+/** An accepted event on its way to the proxy. */
+class EventRecord implements BatchRecord {
+  readonly key: readonly Uint8Array[] | undefined;
+  readonly value: Uint8Array;
+  readonly metaId: string;
+  readonly eventTimeMs: number;
+  readonly #message: SseMessage<ScannedRecentChange>;
+  constructor(
+    key: readonly Uint8Array[] | undefined,
+    value: Uint8Array,
+    metaId: string,
+    eventTimeMs: number,
+    message: SseMessage<ScannedRecentChange>,
+  ) {
+    this.key = key;
+    this.value = value;
+    this.metaId = metaId;
+    this.eventTimeMs = eventTimeMs;
+    this.#message = message;
+  }
+  get sseId(): string {
+    return this.#message.id;
+  }
+}
+
+const TRUNCATED: InspectedEvent = {
+  kind: "malformed",
+  reason: "event larger than the stream parser's cap (4 MiB per line, 8 MiB per event): " +
+    "only its first 64 KiB are kept here",
+};
 
 /** The last `capacity` acknowledged ids with their `meta.dt`, in a ring buffer (O(1) push). */
 class CommittedIds {
@@ -138,7 +184,7 @@ class CommittedIds {
   }
 }
 
-function streamErrorToUsage(error: SseHttpError, statePath: string): UsageError {
+function streamErrorToUsage(error: SseHttpError, stateDir: string): UsageError {
   const head = `Cannot read the event stream at "${error.url}": HTTP ${error.status}${
     error.body ? ` (${error.body.replaceAll("\n", " ").slice(0, 200)})` : ""
   }`;
@@ -148,11 +194,11 @@ function streamErrorToUsage(error: SseHttpError, statePath: string): UsageError 
       '(or --user-agent) to "yourtool/1.0 (https://your.site; you@example.org)"';
   } else if (error.status === 400) {
     hint =
-      `check STREAM_URL (the stream name) and --since; if the saved position in "${statePath}" ` +
-      "is the cause, delete that file or start with --from-now";
+      `check STREAM_URL (the stream name) and --since; if the saved position in "${stateDir}" ` +
+      "is the cause, delete state.json and recent-ids.ndjson there or start with --from-now";
   } else if (error.status === 404) {
-    hint = `check STREAM_URL; if the saved position in "${statePath}" names a topic this stream ` +
-      "does not have, delete that file or start with --from-now";
+    hint = `check STREAM_URL; if the saved position in "${stateDir}" names a topic this stream ` +
+      "does not have, delete state.json and recent-ids.ndjson there or start with --from-now";
   } else if (error.status === 200) {
     return new UsageError(`${error.message}: check STREAM_URL`, { cause: error });
   } else hint = "check STREAM_URL and USER_AGENT";
@@ -227,11 +273,12 @@ export async function runProducer(
   // to the id sent for the connection that delivered it (so idle entries do not drift and
   // every connection with newer events advances); the replay is dropped by `seen`.
   let sentId = startId;
-  let lastReceivedId: string | undefined;
+  let lastReceived: SseMessage<ScannedRecentChange> | undefined;
   let lastReceivedFrom: string | undefined;
   let lastReceivedTimeMs: number | undefined;
   const resumeId = (): string | undefined => {
-    if (lastReceivedId !== undefined) {
+    if (lastReceived !== undefined) {
+      const lastReceivedId = lastReceived.id;
       sentId = rewindLastEventId(lastReceivedId, {
         marginMs: config.reconnectMarginMs,
         ...(lastReceivedFrom === undefined ? {} : { previousId: lastReceivedFrom }),
@@ -253,7 +300,10 @@ export async function runProducer(
   if (options.signal.aborted) onStop();
   else options.signal.addEventListener("abort", onStop, { once: true });
 
-  const source = options.source ?? new SseClient({
+  const scanner = new RecentChangeScanner();
+  const source = options.source ?? new SseClient<ScannedRecentChange>({
+    // Every data line is validated and read in place, inside the received chunk.
+    inspectData: (chunk, start) => scanner.scanLine(chunk, start),
     url,
     userAgent: config.userAgent,
     lastEventId: resumeId,
@@ -318,7 +368,7 @@ export async function runProducer(
   };
   const batcher = new ProduceBatcher({
     maxRecords: config.batchMaxRecords,
-    maxChars: config.batchMaxBytes,
+    maxBytes: config.batchMaxBytes,
     lingerMs: config.lingerMs,
     maxInFlight: config.maxInFlight,
     queueMaxBatches: config.queueMaxBatches,
@@ -355,6 +405,7 @@ export async function runProducer(
     excludeBots: config.excludeBots,
   });
   const keyMode = config.produceKey;
+  const encoder = new TextEncoder();
   const maxEvents = config.maxEvents;
   let readError: unknown;
   log.info("producing", {
@@ -368,50 +419,59 @@ export async function runProducer(
       for await (const message of source.messages(readSignal)) {
         stats.eventsIn++;
         stats.lastEventReceivedAtMs = clock.now();
-        const sseId = message.id;
-        if (sseId !== "") {
-          lastReceivedId = sseId;
+        const hasId = message.hasId;
+        if (hasId) {
+          lastReceived = message;
           lastReceivedFrom = sentId;
         }
-        const facts = message.truncated
-          ? {
-            kind: "malformed" as const,
-            reason: "event larger than the stream parser's cap (4 Mi characters per line, " +
-              "8 Mi per event): only its first 64 Ki characters are kept here",
-          }
-          : inspectRecentChange(message.data);
+        // The fast path reads the bytes once and forwards them; anything it does not
+        // accept (invalid JSON or UTF-8, canaries, missing fields) is decoded and parsed.
+        let value = message.bytes;
+        let facts: InspectedEvent | undefined = message.truncated
+          ? TRUNCATED
+          : message.inspection ?? scanner.scan(message.bytes);
+        if (facts === undefined) {
+          facts = inspectRecentChange(message.data);
+          if (facts.kind === "event") value = encoder.encode(message.data);
+        }
         if (facts.kind !== "event") {
           if (facts.kind === "canary") stats.canariesDropped++;
           else {
-            await deadLetters.write({ reason: facts.reason, raw: message.data, sseId });
+            await deadLetters.write({
+              reason: facts.reason,
+              raw: message.data,
+              sseId: message.id,
+            });
             stats.deadLettered++;
             log.warn("malformed event: written to the dead-letter file", {
               reason: facts.reason,
               file: paths.deadLetter,
             });
           }
-          if (sseId !== "") batcher.mark({ sseId, eventTimeMs: null });
+          if (hasId) batcher.mark(new MessagePosition(message, null));
           continue;
         }
         lastReceivedTimeMs = facts.eventTimeMs;
         if (seen.has(facts.metaId)) {
           stats.duplicatesDropped++;
-          if (sseId !== "") batcher.mark({ sseId, eventTimeMs: facts.eventTimeMs });
+          if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
           continue;
         }
         seen.add(facts.metaId);
         if (!filter(facts)) {
           stats.filtered++;
-          if (sseId !== "") batcher.mark({ sseId, eventTimeMs: facts.eventTimeMs });
+          if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
           continue;
         }
-        const wait = batcher.add({
-          key: recordKeyOf(facts, keyMode),
-          value: message.data,
-          metaId: facts.metaId,
-          eventTimeMs: facts.eventTimeMs,
-          sseId,
-        });
+        const wait = batcher.add(
+          new EventRecord(
+            recordKeyBytes(facts, keyMode),
+            value,
+            facts.metaId,
+            facts.eventTimeMs,
+            message,
+          ),
+        );
         if (wait) await wait;
         stats.eventsAccepted++;
         if (maxEvents !== undefined && stats.eventsAccepted >= maxEvents) {
@@ -435,7 +495,15 @@ export async function runProducer(
   progressController.abort();
   await progress;
   await deadLetters.close();
-  store.close();
+  try {
+    await store.finish();
+  } catch (error) {
+    // The journal already holds the position; state.json is only its readable copy.
+    log.warn("cannot write the readable copy of the position", {
+      file: paths.state,
+      error: describeError(error),
+    });
+  }
   logSummary(log, stats, clock);
 
   if (sendError !== undefined) {
@@ -452,7 +520,7 @@ export async function runProducer(
     } else throw sendError;
   }
   if (readError !== undefined && readError !== sendError) {
-    if (readError instanceof SseHttpError) throw streamErrorToUsage(readError, paths.state);
+    if (readError instanceof SseHttpError) throw streamErrorToUsage(readError, config.stateDir);
     if (!(readError === sendError || readSignal.aborted && readError === readSignal.reason)) {
       throw readError;
     }

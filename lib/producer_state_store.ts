@@ -1,18 +1,21 @@
 /**
  * {@linkcode ProducerStateStore}: the producer's durable resume state in the
- * state directory, cheap enough to save after every acknowledged batch:
+ * state directory, cheap enough to save after every acknowledged batch (one
+ * append and one fdatasync):
  *
- * - `state.json`: the position (last acknowledged SSE id and its `meta.dt`), a
- *   small file replaced atomically (write a temp file, fsync, rename), so a crash
- *   leaves either the old or the new position;
- * - `recent-ids.ndjson`: a journal of acknowledged `meta.id`s, one line per save
- *   (`{"t":<latest meta.dt>,"ids":[...]}`) appended and fdatasync'ed *before* the
- *   position is replaced, so the ids always cover the saved position. A torn last
- *   line (crash mid-append) is ignored. The journal is compacted (rewritten
- *   atomically with only the ids still worth keeping) on the first save of a run
- *   and whenever it grows past `journalMaxBytes`.
+ * - `recent-ids.ndjson`: a journal with one line per save,
+ *   `{"t":<latest meta.dt>,"ids":[...],"p":{lastEventId, lastEventTimeMs, savedAtMs}}`:
+ *   the `meta.id`s acknowledged since the previous save and the new position (last
+ *   acknowledged SSE id and its `meta.dt`). One line carries both, so the ids always
+ *   cover the position. A torn last line (crash mid-append) is ignored: the previous
+ *   line's position is in effect. The journal is compacted (replaced atomically —
+ *   temp file, fsync, rename — by one line with the ids still worth keeping and the
+ *   position) on the first save of a run and whenever it grows past `journalMaxBytes`.
+ * - `state.json`: the position as readable JSON, replaced atomically at compaction and
+ *   on {@linkcode ProducerStateStore.finish}; it is used only when the journal holds no
+ *   position (a state directory of an earlier version).
  *
- * A `state.json` of the previous format (ids inside it as `recentIds`) still loads.
+ * A `state.json` of the oldest format (ids inside it as `recentIds`) still loads.
  *
  * @module
  */
@@ -66,6 +69,7 @@ export class ProducerStateStore {
   #encoder = new TextEncoder();
   #journal: Deno.FsFile | undefined;
   #journalBytes = 0;
+  #position: ProducerPosition | undefined;
 
   /** @param options the directory, fsync and the journal size limit */
   constructor(options: ProducerStateStoreOptions) {
@@ -92,41 +96,42 @@ export class ProducerStateStore {
    */
   async load(): Promise<ProducerState | undefined> {
     const text = await readIfExists(this.path);
-    if (text === undefined) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new SyntaxError(`Cannot parse producer state "${this.path}": not JSON`, {
-        cause: error,
-      });
+    let position: ProducerPosition | undefined;
+    let recentIds: string[] = [];
+    if (text !== undefined) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        throw new SyntaxError(`Cannot parse producer state "${this.path}": not JSON`, {
+          cause: error,
+        });
+      }
+      const v = value as Partial<ProducerState>;
+      position = positionOf(v);
+      if (
+        position === undefined ||
+        (v.recentIds !== undefined &&
+          (!Array.isArray(v.recentIds) || v.recentIds.some((id) => typeof id !== "string")))
+      ) {
+        throw new SyntaxError(
+          `Cannot parse producer state "${this.path}": expected {lastEventId, lastEventTimeMs}`,
+        );
+      }
+      recentIds = v.recentIds ?? [];
     }
-    const v = value as Partial<ProducerState>;
-    if (
-      typeof v !== "object" || v === null || typeof v.lastEventId !== "string" ||
-      (v.recentIds !== undefined &&
-        (!Array.isArray(v.recentIds) || v.recentIds.some((id) => typeof id !== "string")))
-    ) {
-      throw new SyntaxError(
-        `Cannot parse producer state "${this.path}": expected {lastEventId, lastEventTimeMs}`,
-      );
-    }
-    const lastEventTimeMs = typeof v.lastEventTimeMs === "number" ? v.lastEventTimeMs : null;
-    const recentIds = v.recentIds ?? [];
-    const recentIdTimesMs = recentIds.map(() => lastEventTimeMs ?? 0);
-    await this.#loadJournal(recentIds, recentIdTimesMs);
-    return {
-      lastEventId: v.lastEventId,
-      lastEventTimeMs,
-      recentIds,
-      recentIdTimesMs,
-      savedAtMs: typeof v.savedAtMs === "number" ? v.savedAtMs : 0,
-    };
+    const recentIdTimesMs = recentIds.map(() => position?.lastEventTimeMs ?? 0);
+    const journaled = await this.#loadJournal(recentIds, recentIdTimesMs);
+    position = journaled ?? position;
+    if (position === undefined) return undefined;
+    return { ...position, recentIds, recentIdTimesMs };
   }
 
-  async #loadJournal(ids: string[], times: number[]): Promise<void> {
+  /** Appends the journal's ids; returns the position of its last complete line that has one. */
+  async #loadJournal(ids: string[], times: number[]): Promise<ProducerPosition | undefined> {
     const text = await readIfExists(this.journalPath);
-    if (text === undefined) return;
+    if (text === undefined) return undefined;
+    let position: ProducerPosition | undefined;
     // Only complete lines count: a crash mid-append leaves a torn last line.
     const complete = text.lastIndexOf("\n") + 1;
     let start = 0;
@@ -137,7 +142,7 @@ export class ProducerStateStore {
       const line = text.slice(start, end);
       start = end + 1;
       if (line === "") continue;
-      let entry: { t?: unknown; ids?: unknown };
+      let entry: { t?: unknown; ids?: unknown; p?: unknown };
       try {
         entry = JSON.parse(line);
       } catch (error) {
@@ -146,9 +151,13 @@ export class ProducerStateStore {
           { cause: error },
         );
       }
-      if (!Array.isArray(entry?.ids) || typeof entry.t !== "number") {
+      const p = entry?.p === undefined ? undefined : positionOf(entry.p);
+      if (
+        !Array.isArray(entry?.ids) || typeof entry.t !== "number" ||
+        (entry.p !== undefined && p === undefined)
+      ) {
         throw new SyntaxError(
-          `Cannot parse producer id journal "${this.journalPath}" line ${lineNo}: expected {t, ids}`,
+          `Cannot parse producer id journal "${this.journalPath}" line ${lineNo}: expected {t, ids, p}`,
         );
       }
       for (const id of entry.ids) {
@@ -156,26 +165,43 @@ export class ProducerStateStore {
         ids.push(id);
         times.push(entry.t);
       }
+      if (p !== undefined) position = p;
     }
+    return position;
   }
 
   /**
-   * Durably records acknowledged ids, then replaces the position atomically.
+   * Durably records the acknowledged ids and the new position in one journal line.
    *
    * @param position the new position
    * @param ids the ids acknowledged since the previous save
    */
   async save(position: ProducerPosition, ids: RecentIdsUpdate): Promise<void> {
+    this.#position = position;
     try {
       if (this.#journal === undefined || this.#journalBytes > this.#journalMax) {
-        await this.#compact(ids.snapshot());
-      } else if (ids.added.length > 0) {
-        await this.#append(journalLine(ids.added, ids.timeMs));
-      }
+        const snapshot = ids.snapshot();
+        await this.#compact(journalLine(snapshot.ids, snapshot.timeMs, position));
+      } else await this.#append(journalLine(ids.added, ids.timeMs, position));
     } catch (error) {
-      throw new Error(`Cannot save producer id journal "${this.journalPath}"`, { cause: error });
+      throw new Error(`Cannot save producer state "${this.journalPath}"`, { cause: error });
     }
-    await this.#replace(
+  }
+
+  /** Writes the last saved position to `state.json` and closes the journal. */
+  async finish(): Promise<void> {
+    this.close();
+    if (this.#position !== undefined) await this.#writeStateFile(this.#position);
+  }
+
+  /** Closes the journal file (saving again reopens it). */
+  close(): void {
+    this.#journal?.close();
+    this.#journal = undefined;
+  }
+
+  #writeStateFile(position: ProducerPosition): Promise<void> {
+    return this.#replace(
       this.path,
       JSON.stringify({
         lastEventId: position.lastEventId,
@@ -186,12 +212,6 @@ export class ProducerStateStore {
     );
   }
 
-  /** Closes the journal file (saving again reopens it). */
-  close(): void {
-    this.#journal?.close();
-    this.#journal = undefined;
-  }
-
   async #append(line: string): Promise<void> {
     const data = this.#encoder.encode(line);
     await writeAll(this.#journal!, data);
@@ -199,12 +219,12 @@ export class ProducerStateStore {
     this.#journalBytes += data.length;
   }
 
-  async #compact(snapshot: { ids: readonly string[]; timeMs: number }): Promise<void> {
+  async #compact(line: string): Promise<void> {
     this.close();
-    const text = snapshot.ids.length > 0 ? journalLine(snapshot.ids, snapshot.timeMs) : "";
-    await this.#replace(this.journalPath, text, "producer id journal");
+    await this.#replace(this.journalPath, line, "producer id journal");
     this.#journal = await Deno.open(this.journalPath, { append: true });
-    this.#journalBytes = text.length;
+    this.#journalBytes = line.length;
+    await this.#writeStateFile(this.#position!);
   }
 
   async #replace(path: string, text: string, what: string): Promise<void> {
@@ -226,8 +246,24 @@ export class ProducerStateStore {
   }
 }
 
-function journalLine(ids: readonly string[], timeMs: number): string {
-  return `{"t":${timeMs},"ids":${JSON.stringify(ids)}}\n`;
+function journalLine(ids: readonly string[], timeMs: number, p: ProducerPosition): string {
+  return `{"t":${timeMs},"ids":${JSON.stringify(ids)},"p":${
+    JSON.stringify({
+      lastEventId: p.lastEventId,
+      lastEventTimeMs: p.lastEventTimeMs,
+      savedAtMs: p.savedAtMs,
+    })
+  }}\n`;
+}
+
+function positionOf(value: unknown): ProducerPosition | undefined {
+  const v = value as Partial<ProducerPosition> | null;
+  if (typeof v !== "object" || v === null || typeof v.lastEventId !== "string") return undefined;
+  return {
+    lastEventId: v.lastEventId,
+    lastEventTimeMs: typeof v.lastEventTimeMs === "number" ? v.lastEventTimeMs : null,
+    savedAtMs: typeof v.savedAtMs === "number" ? v.savedAtMs : 0,
+  };
 }
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * {@linkcode RestProducerClient}: produces records through the Confluent REST
  * Proxy v2 API (`POST /topics/{topic}`, `application/vnd.kafka.json.v2+json`).
- * Keys and values are JSON *text*: the request body is built by concatenation,
- * so an event's JSON is sent exactly as received, never re-serialised. Answers
+ * Keys and values are UTF-8 JSON bytes: the request body is built by copying
+ * them, so an event's JSON is sent exactly as received, never decoded or re-serialised. Answers
  * are mapped to one {@linkcode RecordResult} per record.
  *
  * The pipeline depends only on {@linkcode RecordSink}. With `flavor: "redpanda"`
@@ -18,10 +18,22 @@ import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
 
 /** One record to produce. */
 export interface ProduceRecord {
-  /** The key as JSON text (for example `"\"enwiki\""`), or `undefined` for a null key. */
-  key: string | undefined;
-  /** The value as JSON text, sent verbatim. */
-  value: string;
+  /**
+   * The key as UTF-8 JSON text split in parts that are written one after the other
+   * (for example `"`, `en.wikipedia.org`, `/`, `Main Page`, `"`), or `undefined` for a
+   * null key. Parts may be views of the event's bytes: nothing is copied until the body is built.
+   */
+  key: readonly Uint8Array[] | undefined;
+  /** The value as UTF-8 JSON text, sent verbatim (do not modify). */
+  value: Uint8Array;
+}
+
+/** Bytes of a key's JSON text. */
+export function keyLength(key: readonly Uint8Array[] | undefined): number {
+  if (key === undefined) return 0;
+  let n = 0;
+  for (let i = 0; i < key.length; i++) n += key[i]!.length;
+  return n;
 }
 
 /** The outcome for one record, in request order. */
@@ -71,22 +83,53 @@ export interface RestProducerClientOptions {
   flavor?: RestFlavor;
 }
 
+const ascii = (text: string) => new TextEncoder().encode(text);
+const BODY_START = ascii('{"records":[');
+const BODY_END = ascii("]}");
+const KEYED_START = ascii('{"key":');
+const VALUE_AFTER_KEY = ascii(',"value":');
+const UNKEYED_START = ascii('{"value":');
+
 /**
- * Builds the v2 JSON produce body from key and value JSON texts.
+ * Builds the v2 JSON produce body from key and value JSON bytes, copying each once.
  *
  * @param records the records
- * @returns `{"records":[{"key":K,"value":V},...]}`
+ * @returns `{"records":[{"key":K,"value":V},...]}` as UTF-8
  */
-export function buildProduceBody(records: readonly ProduceRecord[]): string {
-  let body = '{"records":[';
+export function buildProduceBody(records: readonly ProduceRecord[]): Uint8Array<ArrayBuffer> {
+  let size = BODY_START.length + BODY_END.length;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    if (i > 0) body += ",";
-    body += r.key === undefined
-      ? '{"value":' + r.value + "}"
-      : '{"key":' + r.key + ',"value":' + r.value + "}";
+    size += r.value.length + 2 +
+      (r.key === undefined
+        ? UNKEYED_START.length
+        : KEYED_START.length + VALUE_AFTER_KEY.length + keyLength(r.key));
   }
-  return body + "]}";
+  const body = new Uint8Array(size);
+  let at = put(body, 0, BODY_START);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (i > 0) body[at++] = 0x2c; // ,
+    if (r.key === undefined) at = put(body, at, UNKEYED_START);
+    else {
+      at = put(body, at, KEYED_START);
+      for (let k = 0; k < r.key.length; k++) at = put(body, at, r.key[k]!);
+      at = put(body, at, VALUE_AFTER_KEY);
+    }
+    at = put(body, at, r.value);
+    body[at++] = 0x7d; // }
+  }
+  at = put(body, at, BODY_END);
+  return body.subarray(0, at);
+}
+
+/** Copies `part` into `body` at `at`: a plain loop for short parts, `set` for long ones. */
+function put(body: Uint8Array, at: number, part: Uint8Array): number {
+  const n = part.length;
+  if (n < 48) {
+    for (let i = 0; i < n; i++) body[at + i] = part[i]!;
+  } else body.set(part, at);
+  return at + n;
 }
 
 function intOrNull(v: unknown): number | null {
@@ -99,7 +142,6 @@ export class RestProducerClient implements RecordSink {
   #timeoutMs: number;
   #fetch: typeof fetch;
   #flavor: RestFlavor;
-  #encoder = new TextEncoder();
 
   /** @param options proxy URL, topic, timeout and fetch */
   constructor(options: RestProducerClientOptions) {
@@ -131,7 +173,7 @@ export class RestProducerClient implements RecordSink {
     if (records.length === 0) {
       throw new RangeError("Cannot produce an empty batch: at least one record is required");
     }
-    const body = this.#encoder.encode(buildProduceBody(records));
+    const body = buildProduceBody(records);
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;

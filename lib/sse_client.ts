@@ -14,10 +14,15 @@
 import { Backoff } from "./backoff.ts";
 import { type Clock, sleepUnlessAborted, SYSTEM_CLOCK } from "./delay.ts";
 import { describeError, type Logger } from "./log.ts";
-import { SseLineParser, type SseMessage } from "./sse_parse_stream.ts";
+import {
+  type DataInspection,
+  SseEventParser,
+  type SseMessage,
+  type SseParseStreamOptions,
+} from "./sse_parse_stream.ts";
 
 /** A source of `message` events that survives reconnects (EventSource-like). */
-export interface SseSource {
+export interface SseSource<T extends DataInspection = DataInspection> {
   /**
    * Yields data events until the signal aborts.
    *
@@ -25,7 +30,7 @@ export interface SseSource {
    * @returns the events
    * @throws {SseHttpError} when the server refuses the request for good
    */
-  messages(signal: AbortSignal): AsyncIterable<SseMessage>;
+  messages(signal: AbortSignal): AsyncIterable<SseMessage<T>>;
 }
 
 /** The stream answered with a status that retrying cannot fix (400, 401, 403, 404, ...). */
@@ -63,7 +68,7 @@ export interface ReconnectInfo {
 }
 
 /** Options for {@linkcode SseClient}. */
-export interface SseClientOptions {
+export interface SseClientOptions<T extends DataInspection = DataInspection> {
   /** The stream URL, including any query (`?since=`). */
   url: URL | string;
   /** The `User-Agent` header; Wikimedia refuses generic or missing ones. */
@@ -88,6 +93,8 @@ export interface SseClientOptions {
   clock?: Clock;
   /** Random source for jitter. @default Math.random */
   random?: () => number;
+  /** Reads data lines in place (see `SseParseStreamOptions.inspectData`). */
+  inspectData?: SseParseStreamOptions<T>["inspectData"];
 }
 
 const NOOP_LOGGER: Logger = {
@@ -111,7 +118,7 @@ class RetriableStreamError extends Error {
 }
 
 /** A reconnecting SSE client. */
-export class SseClient implements SseSource {
+export class SseClient<T extends DataInspection = DataInspection> implements SseSource<T> {
   #url: URL;
   #userAgent: string;
   #lastEventId: () => string | undefined;
@@ -122,9 +129,10 @@ export class SseClient implements SseSource {
   #log: Logger;
   #fetch: typeof fetch;
   #clock: Clock;
+  #parserOptions: SseParseStreamOptions<T>;
 
   /** @param options URL, headers, timeouts, backoff and injected I/O */
-  constructor(options: SseClientOptions) {
+  constructor(options: SseClientOptions<T>) {
     this.#url = new URL(options.url);
     this.#userAgent = options.userAgent;
     this.#lastEventId = options.lastEventId ?? (() => undefined);
@@ -140,6 +148,7 @@ export class SseClient implements SseSource {
     this.#log = options.log ?? NOOP_LOGGER;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#parserOptions = options.inspectData ? { inspectData: options.inspectData } : {};
   }
 
   /** The stream URL. */
@@ -154,7 +163,7 @@ export class SseClient implements SseSource {
    * @returns the events
    * @throws {SseHttpError} on a configuration error (400, 403, 404, or not an event stream)
    */
-  async *messages(signal: AbortSignal): AsyncGenerator<SseMessage> {
+  async *messages(signal: AbortSignal): AsyncGenerator<SseMessage<T>> {
     let retryMs: number | undefined;
     let failures = 0;
     while (!signal.aborted) {
@@ -215,7 +224,7 @@ export class SseClient implements SseSource {
     }
   }
 
-  async *#connect(signal: AbortSignal): AsyncGenerator<SseMessage> {
+  async *#connect(signal: AbortSignal): AsyncGenerator<SseMessage<T>> {
     const connection = new AbortController();
     const connectionSignal = AbortSignal.any([signal, connection.signal]);
     const headers: Record<string, string> = {
@@ -268,14 +277,14 @@ export class SseClient implements SseSource {
           "",
         );
       }
-      // One read loop instead of a chain of transform streams: decoding and parsing a
-      // chunk emits every message it completes, without a stream hop per message.
+      // One read loop instead of a chain of transform streams: parsing a chunk emits
+      // every message it completes, without a stream hop per message. The bytes are
+      // never decoded here: messages decode their data only when asked.
       const bytes = response.body.getReader();
       reader = bytes;
-      const decoder = new TextDecoder();
-      const parser = new SseLineParser();
-      let ready: SseMessage[] = [];
-      const collect = (message: SseMessage) => void ready.push(message);
+      const parser = new SseEventParser<T>(this.#parserOptions);
+      let ready: SseMessage<T>[] = [];
+      const collect = (message: SseMessage<T>) => void ready.push(message);
       while (true) {
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -285,12 +294,11 @@ export class SseClient implements SseSource {
           throw error;
         }
         if (result.done) {
-          parser.push(decoder.decode(), collect);
           parser.end();
           return;
         }
         lastActivity = this.#clock.now();
-        parser.push(decoder.decode(result.value, { stream: true }), collect);
+        parser.push(result.value, collect);
         const messages = ready;
         ready = [];
         for (const message of messages) yield message;

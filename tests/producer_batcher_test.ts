@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type ProduceBatch, ProduceBatcher } from "../lib/produce_batcher.ts";
 
 function rec(i: number) {
-  return { key: undefined, value: `{"i":${i}}`, metaId: `m${i}`, eventTimeMs: i, sseId: `s${i}` };
+  const value = new TextEncoder().encode(`{"i":${i}}`);
+  return { key: undefined, value, metaId: `m${i}`, eventTimeMs: i, sseId: `s${i}` };
 }
 
 Deno.test("ProduceBatcher makes the caller wait when the queue and in-flight slots are full", async () => {
@@ -10,7 +11,7 @@ Deno.test("ProduceBatcher makes the caller wait when the queue and in-flight slo
   const committed: number[] = [];
   const batcher = new ProduceBatcher({
     maxRecords: 2,
-    maxChars: 1_000_000,
+    maxBytes: 1_000_000,
     lingerMs: 10,
     maxInFlight: 1,
     queueMaxBatches: 1,
@@ -46,7 +47,7 @@ Deno.test("ProduceBatcher commits in sequence order even when later batches fini
   const committed: number[] = [];
   const batcher = new ProduceBatcher({
     maxRecords: 1,
-    maxChars: 1_000_000,
+    maxBytes: 1_000_000,
     lingerMs: 10,
     maxInFlight: 3,
     queueMaxBatches: 3,
@@ -67,11 +68,11 @@ Deno.test("ProduceBatcher commits in sequence order even when later batches fini
   assert.deepEqual(committed, [0, 1, 2]);
 });
 
-Deno.test("ProduceBatcher sends a record bigger than maxChars alone, between its neighbours", async () => {
+Deno.test("ProduceBatcher sends a record bigger than maxBytes alone, between its neighbours", async () => {
   const sent: string[][] = [];
   const batcher = new ProduceBatcher({
     maxRecords: 100,
-    maxChars: 1000,
+    maxBytes: 1000,
     lingerMs: 10,
     maxInFlight: 1,
     queueMaxBatches: 4,
@@ -81,7 +82,10 @@ Deno.test("ProduceBatcher sends a record bigger than maxChars alone, between its
     },
     commit: () => Promise.resolve(),
   });
-  const big = { ...rec(2), value: JSON.stringify({ comment: "x".repeat(5000) }) };
+  const big = {
+    ...rec(2),
+    value: new TextEncoder().encode(JSON.stringify({ comment: "x".repeat(5000) })),
+  };
   for (const r of [rec(0), rec(1), big, rec(3)]) await batcher.add(r);
   await batcher.close();
   assert.deepEqual(sent, [["m0", "m1"], ["m2"], ["m3"]]);

@@ -5,6 +5,8 @@ import { runProducer } from "../lib/producer_pipeline.ts";
 import { testLogger, testProducerConfig } from "./_helpers/producer_setup.ts";
 import { readAllRecords } from "./_helpers/read_topic.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
+import type { ScannedRecentChange } from "../lib/recentchange_scan.ts";
+import { SseMessage } from "../lib/sse_parse_stream.ts";
 
 const FILE = "6rzan-real-time-system_2026-05-05.ndjson";
 const TOPIC = "wikimedia-changes";
@@ -330,16 +332,17 @@ Deno.test("runProducer's default sink speaks KAFKA_REST_FLAVOR=redpanda (one off
 Deno.test("runProducer dead-letters an event the SSE parser truncated and keeps streaming", async () => {
   const dir = await Deno.makeTempDir();
   const [good1, good2] = await readRecordedLines(FILE, 2);
+  const bytes = (text: string) => new TextEncoder().encode(text);
   const source = {
     async *messages() {
-      yield {
-        event: "message",
-        id: "",
-        data: '{"meta":{"id":"x","dt":"2026-05-05T11',
-        truncated: true as const,
-      };
-      yield { event: "message", id: "", data: good1! };
-      yield { event: "message", id: "", data: good2! };
+      yield new SseMessage<ScannedRecentChange>(
+        "message",
+        bytes('{"meta":{"id":"x","dt":"2026-05-05T11'),
+        "",
+        { truncated: true },
+      );
+      yield new SseMessage<ScannedRecentChange>("message", bytes(good1!));
+      yield new SseMessage<ScannedRecentChange>("message", bytes(good2!));
     },
   };
   await using broker = await startBroker({ dataDir: `${dir}/broker` });

@@ -2,11 +2,27 @@ import assert from "node:assert/strict";
 import { buildProduceBody, RestProducerClient } from "../lib/rest_producer_client.ts";
 import { RestProxyError } from "../lib/rest_proxy_error.ts";
 
+const encoder = new TextEncoder();
+/** A record from key and value JSON text. */
+function rec(key: string | undefined, value: string) {
+  return {
+    key: key === undefined ? undefined : [encoder.encode(key)],
+    value: encoder.encode(value),
+  };
+}
+
 Deno.test("buildProduceBody embeds raw value text without re-serialising it", () => {
   const value = '{"b": 1,  "a":"é"}';
+  const key = ['"', "en.wikipedia.org", "/", "Main Page", '"'].map((p) => encoder.encode(p));
   assert.equal(
-    buildProduceBody([{ key: '"k"', value }, { key: undefined, value: "2" }]),
-    '{"records":[{"key":"k","value":{"b": 1,  "a":"é"}},{"value":2}]}',
+    new TextDecoder().decode(
+      buildProduceBody([rec('"k"', value), rec(undefined, "2"), {
+        key,
+        value: encoder.encode("3"),
+      }]),
+    ),
+    '{"records":[{"key":"k","value":{"b": 1,  "a":"é"}},{"value":2},' +
+      '{"key":"en.wikipedia.org/Main Page","value":3}]}',
   );
 });
 
@@ -26,7 +42,7 @@ Deno.test("RestProducerClient posts v2 JSON and maps per-record offsets and erro
     topic: "t",
     fetch: fakeFetch,
   });
-  const res = await client.produce([{ key: '"a"', value: "{}" }, { key: undefined, value: "1" }]);
+  const res = await client.produce([rec('"a"', "{}"), rec(undefined, "1")]);
   assert.equal(seen!.url, "http://proxy:8082/topics/t");
   assert.equal(seen!.headers.get("content-type"), "application/vnd.kafka.json.v2+json");
   assert.deepEqual(res.results, [
@@ -45,7 +61,7 @@ Deno.test("RestProducerClient raises retriable RestProxyError for 500 and unreac
       )) as typeof fetch,
   });
   await assert.rejects(
-    five.produce([{ key: undefined, value: "1" }]),
+    five.produce([rec(undefined, "1")]),
     (e: unknown) => e instanceof RestProxyError && e.retriable && e.status === 500,
   );
   const down = new RestProducerClient({
@@ -54,7 +70,7 @@ Deno.test("RestProducerClient raises retriable RestProxyError for 500 and unreac
     fetch: (() => Promise.reject(new TypeError("connection refused"))) as typeof fetch,
   });
   await assert.rejects(
-    down.produce([{ key: undefined, value: "1" }]),
+    down.produce([rec(undefined, "1")]),
     (e: unknown) =>
       e instanceof RestProxyError && e.retriable && e.status === 0 &&
       e.message.includes("KAFKA_REST_URL"),

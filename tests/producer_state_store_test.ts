@@ -75,3 +75,23 @@ Deno.test("ProducerStateStore rejects a corrupt complete journal line", async ()
   await assert.rejects(new ProducerStateStore({ dir }).load(), SyntaxError);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("ProducerStateStore takes the position from the journal's last line; state.json is its readable copy", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new ProducerStateStore({ dir });
+  await store.save(position(1), update(["a"], ["a"], 1));
+  await store.save(position(2), update(["b"], ["a", "b"], 2));
+  await store.save(position(3), update([], ["a", "b"], 3));
+  store.close(); // as after a crash: no finish()
+  const stateFile = JSON.parse(await Deno.readTextFile(`${dir}/state.json`));
+  assert.equal(stateFile.lastEventTimeMs, 1, "written at the first save's compaction only");
+  const state = await new ProducerStateStore({ dir }).load();
+  assert.equal(state?.lastEventId, position(3).lastEventId);
+  assert.deepEqual(state?.recentIds, ["a", "b"]);
+  // finish() refreshes the readable copy.
+  const next = new ProducerStateStore({ dir });
+  await next.save(position(4), update(["c"], ["a", "b", "c"], 4));
+  await next.finish();
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/state.json`)).lastEventTimeMs, 4);
+  await Deno.remove(dir, { recursive: true });
+});

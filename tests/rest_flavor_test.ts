@@ -177,10 +177,11 @@ Deno.test("RestProducerClient with the redpanda flavor maps a per-batch answer t
     fetch: f.fetch,
     flavor: "redpanda",
   });
-  const records = [{ key: '"a"', value: "{}" }, { key: '"b"', value: "{}" }, {
-    key: undefined,
-    value: "1",
-  }];
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const records = [{ key: [bytes('"a"')], value: bytes("{}") }, {
+    key: [bytes('"b"')],
+    value: bytes("{}"),
+  }, { key: undefined, value: bytes("1") }];
   const ok = await client.produce(records);
   assert.equal(ok.results.length, 3);
   assert.ok(ok.results.every((r) => r.errorCode === null));

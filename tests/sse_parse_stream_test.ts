@@ -1,17 +1,34 @@
 import assert from "node:assert/strict";
-import { SseLineParser, type SseMessage, SseParseStream } from "../lib/sse_parse_stream.ts";
+import { SseEventParser, type SseMessage, SseParseStream } from "../lib/sse_parse_stream.ts";
+import { RecentChangeScanner } from "../lib/recentchange_scan.ts";
 import { readRecordedLines, RECORDINGS_DIR } from "./_helpers/sse_server.ts";
 
-async function parse(chunks: string[]): Promise<SseMessage[]> {
-  return await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(new SseParseStream()));
+interface PlainMessage {
+  event: string;
+  data: string;
+  id: string;
+  retry?: number;
+  truncated?: true;
 }
 
-async function parseBytes(chunks: Uint8Array[]): Promise<SseMessage[]> {
-  return await Array.fromAsync(
-    ReadableStream.from(chunks).pipeThrough(new TextDecoderStream()).pipeThrough(
-      new SseParseStream(),
-    ),
-  );
+/** A message as a plain object (its id and data decoded), for deepEqual. */
+function plain(m: SseMessage): PlainMessage {
+  const out: PlainMessage = { event: m.event, data: m.data, id: m.id };
+  if (m.retry !== undefined) out.retry = m.retry;
+  if (m.truncated) out.truncated = true;
+  return out;
+}
+
+async function parse(chunks: string[], options = {}): Promise<PlainMessage[]> {
+  return (await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(new SseParseStream(options)),
+  )).map(plain);
+}
+
+async function parseBytes(chunks: Uint8Array[]): Promise<PlainMessage[]> {
+  return (await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(new SseParseStream()),
+  )).map(plain);
 }
 
 Deno.test("SseParseStream dispatches an event on a blank line with event, id and data", async () => {
@@ -91,8 +108,7 @@ Deno.test("SseParseStream marks an event whose line is above the cap truncated a
     "\n\n",
   ];
   chunks.push("id: 2\ndata: ok\n\n");
-  const stream = ReadableStream.from(chunks).pipeThrough(new SseParseStream({ maxLineLength: 50 }));
-  const messages = await Array.fromAsync(stream);
+  const messages = await parse(chunks, { maxLineLength: 50 });
   assert.equal(messages.length, 2);
   assert.equal(messages[0]!.truncated, true);
   assert.equal(messages[0]!.id, "1");
@@ -102,11 +118,7 @@ Deno.test("SseParseStream marks an event whose line is above the cap truncated a
 
 Deno.test("SseParseStream marks an event whose data lines exceed the data cap truncated", async () => {
   const lines = Array.from({ length: 10 }, (_, i) => `data: ${String(i).repeat(20)}`).join("\n");
-  const messages = await Array.fromAsync(
-    ReadableStream.from([lines + "\n\n", "data: next\n\n"]).pipeThrough(
-      new SseParseStream({ maxDataLength: 100 }),
-    ),
-  );
+  const messages = await parse([lines + "\n\n", "data: next\n\n"], { maxDataLength: 100 });
   assert.equal(messages.length, 2);
   assert.equal(messages[0]!.truncated, true);
   assert.ok(messages[0]!.data.startsWith("0".repeat(20)));
@@ -156,12 +168,66 @@ Deno.test("SseParseStream yields identical events for a recorded stream in 3-byt
   assert.deepEqual(await parseBytes(chunks), await parseBytes([sse]));
 });
 
-Deno.test("SseLineParser keeps a CRLF split by an empty chunk as one line end", () => {
-  const parser = new SseLineParser();
+Deno.test("SseEventParser keeps a CRLF split by an empty chunk as one line end", () => {
+  const parser = new SseEventParser();
   const out: SseMessage[] = [];
-  // the client decodes every network chunk; a chunk can decode to "" (empty read)
+  // a network read can be empty
   for (const chunk of ["data: a\r", "", "\ndata: b\r\n\r\n"]) {
-    parser.push(chunk, (m) => out.push(m));
+    parser.push(new TextEncoder().encode(chunk), (m) => out.push(m));
   }
-  assert.deepEqual(out, [{ event: "message", id: "", data: "a\nb" }]);
+  assert.deepEqual(out.map(plain), [{ event: "message", id: "", data: "a\nb" }]);
+});
+
+Deno.test("SseEventParser keeps data as bytes, decoding only on demand", () => {
+  const parser = new SseEventParser();
+  const out: SseMessage[] = [];
+  const chunk = new TextEncoder().encode("id: 7\ndata: caf\u00e9 \ud83d\ude00\n\n");
+  parser.push(chunk.subarray(0, 15), (m) => out.push(m)); // inside the 2-byte character
+  parser.push(chunk.subarray(15), (m) => out.push(m));
+  assert.equal(out.length, 1);
+  assert.deepEqual(
+    Array.from(out[0]!.bytes),
+    Array.from(new TextEncoder().encode("caf\u00e9 \u{1F600}")),
+  );
+  assert.equal(out[0]!.data, "caf\u00e9 \u{1F600}");
+  assert.equal(out[0]!.hasId, true);
+  assert.equal(out[0]!.id, "7");
+  // invalid UTF-8 in data becomes U+FFFD when read as text
+  const bad = Uint8Array.from([...new TextEncoder().encode("data: a"), 0xff, 0x0a, 0x0a]);
+  parser.push(bad, (m) => out.push(m));
+  assert.equal(out[1]!.data, "a\ufffd");
+  assert.equal(out[1]!.hasId, true, "the last id stays in effect");
+});
+
+Deno.test("SseEventParser with an inspectData hook yields the same events, cut at every byte", async () => {
+  const sse = await Deno.readFile(
+    new URL("sse/objecthub-swift-dynamicjson_2026-10-05_excerpt.sse", RECORDINGS_DIR),
+  );
+  const run = (chunks: Uint8Array[], hook: boolean) => {
+    const scanner = new RecentChangeScanner();
+    const parser = new SseEventParser(
+      hook ? { inspectData: (b: Uint8Array, at: number) => scanner.scanLine(b, at) } : {},
+    );
+    const out: SseMessage<ReturnType<RecentChangeScanner["scanLine"]> & object>[] = [];
+    for (const c of chunks) parser.push(c, (m) => out.push(m));
+    return out;
+  };
+  const expected = run([sse], false).map(plain);
+  const whole = run([sse], true);
+  assert.deepEqual(whole.map(plain), expected);
+  assert.ok(expected.length >= 10);
+  // In one chunk every recorded event is read in place by the hook.
+  assert.equal(whole.filter((m) => m.inspection !== undefined).length, expected.length);
+  assert.equal(whole[0]!.inspection!.metaId, JSON.parse(expected[0]!.data).meta.id);
+  for (let cut = 0; cut <= sse.length; cut += 7) {
+    const got = run([sse.subarray(0, cut), sse.subarray(cut)], true);
+    assert.deepEqual(got.map(plain), expected, `cut at byte ${cut}`);
+  }
+  // A second data line voids the hook's reading of the first.
+  const event = '{"meta":{"id":"a","dt":"2026-01-01T00:00:00Z"}}';
+  const one = run([new TextEncoder().encode(`:ok\n\ndata: ${event}\n\n`)], true);
+  assert.equal(one[0]!.inspection?.metaId, "a");
+  const two = run([new TextEncoder().encode(`:ok\n\ndata: ${event}\ndata: 2\n\n`)], true);
+  assert.equal(two[0]!.data, `${event}\n2`);
+  assert.equal(two[0]!.inspection, undefined);
 });

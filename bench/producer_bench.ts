@@ -18,6 +18,7 @@ import { PRODUCER_OPTIONS } from "../lib/producer_config.ts";
 import { runProducer } from "../lib/producer_pipeline.ts";
 import process from "node:process";
 import { repeatedLine } from "./_repeat_events.ts";
+import { ioFloor } from "./_producer_io_floor.ts";
 
 const TOTAL = 100_000;
 const FILE = new URL(
@@ -121,6 +122,18 @@ async function runPipeline(base: string[], topology: Topology): Promise<RunFigur
   }
 }
 
+async function runFloor(): Promise<RunFigures> {
+  const servers = await startProcessServers();
+  try {
+    const started = performance.now();
+    const cpuStarted = cpuMs();
+    await ioFloor(servers.sse, servers.proxy, TOTAL);
+    return { ms: performance.now() - started, processCpuMs: cpuMs() - cpuStarted };
+  } finally {
+    await servers.stop();
+  }
+}
+
 function bareParse(lines: readonly string[]): RunFigures {
   const started = performance.now();
   const cpuStarted = cpuMs();
@@ -152,6 +165,8 @@ if (import.meta.main) {
   const run = await runPipeline(base, "process");
   peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
   const processPeak = peakRss;
+  await runFloor(); // warm-up
+  const floor = await runFloor();
   await runPipeline(base, "worker"); // warm-up
   const inWorkers = await runPipeline(base, "worker");
   clearInterval(sampler);
@@ -175,6 +190,11 @@ if (import.meta.main) {
       `(${run.processCpuMs.toFixed(0)} ms, all its threads) = ` +
       `${pct(cpuRate(run), cpuRate(parse))} of bare parse per CPU-second`,
       `  peak RSS of this process: ${mib(processPeak)}`,
+      `I/O floor, same servers (read the stream, post the data lines 1000 per request, ` +
+      `no parsing, validation, keys, dedupe or state):`,
+      `  wall: ${Math.round(rate(floor.ms))} events/s (${floor.ms.toFixed(0)} ms) = ` +
+      `${pct(rate(floor.ms), rate(parse.ms))} of bare parse; the producer reaches ` +
+      `${pct(rate(run.ms), rate(floor.ms))} of the floor`,
       `producer, servers in workers of this process (3 busy threads on ${navigator.hardwareConcurrency} cores):`,
       `  wall: ${Math.round(rate(inWorkers.ms))} events/s (${inWorkers.ms.toFixed(0)} ms) = ` +
       `${pct(rate(inWorkers.ms), rate(parse.ms))} of bare parse`,

@@ -416,67 +416,70 @@ export async function runProducer(
   });
   try {
     if (maxEvents === undefined || stats.eventsAccepted < maxEvents) {
-      for await (const message of source.messages(readSignal)) {
-        stats.eventsIn++;
+      const groups = source.batches?.(readSignal) ?? oneByOne(source.messages(readSignal));
+      read: for await (const group of groups) {
         stats.lastEventReceivedAtMs = clock.now();
-        const hasId = message.hasId;
-        if (hasId) {
-          lastReceived = message;
-          lastReceivedFrom = sentId;
-        }
-        // The fast path reads the bytes once and forwards them; anything it does not
-        // accept (invalid JSON or UTF-8, canaries, missing fields) is decoded and parsed.
-        let value = message.bytes;
-        let facts: InspectedEvent | undefined = message.truncated
-          ? TRUNCATED
-          : message.inspection ?? scanner.scan(message.bytes);
-        if (facts === undefined) {
-          facts = inspectRecentChange(message.data);
-          if (facts.kind === "event") value = encoder.encode(message.data);
-        }
-        if (facts.kind !== "event") {
-          if (facts.kind === "canary") stats.canariesDropped++;
-          else {
-            await deadLetters.write({
-              reason: facts.reason,
-              raw: message.data,
-              sseId: message.id,
-            });
-            stats.deadLettered++;
-            log.warn("malformed event: written to the dead-letter file", {
-              reason: facts.reason,
-              file: paths.deadLetter,
-            });
+        for (const message of group) {
+          stats.eventsIn++;
+          const hasId = message.hasId;
+          if (hasId) {
+            lastReceived = message;
+            lastReceivedFrom = sentId;
           }
-          if (hasId) batcher.mark(new MessagePosition(message, null));
-          continue;
-        }
-        lastReceivedTimeMs = facts.eventTimeMs;
-        if (seen.has(facts.metaId)) {
-          stats.duplicatesDropped++;
-          if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
-          continue;
-        }
-        seen.add(facts.metaId);
-        if (!filter(facts)) {
-          stats.filtered++;
-          if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
-          continue;
-        }
-        const wait = batcher.add(
-          new EventRecord(
-            recordKeyBytes(facts, keyMode),
-            value,
-            facts.metaId,
-            facts.eventTimeMs,
-            message,
-          ),
-        );
-        if (wait) await wait;
-        stats.eventsAccepted++;
-        if (maxEvents !== undefined && stats.eventsAccepted >= maxEvents) {
-          log.info("reached --max-events: stopping", { maxEvents });
-          break;
+          // The fast path reads the bytes once and forwards them; anything it does not
+          // accept (invalid JSON or UTF-8, canaries, missing fields) is decoded and parsed.
+          let value = message.bytes;
+          let facts: InspectedEvent | undefined = message.truncated
+            ? TRUNCATED
+            : message.inspection ?? scanner.scan(message.bytes);
+          if (facts === undefined) {
+            facts = inspectRecentChange(message.data);
+            if (facts.kind === "event") value = encoder.encode(message.data);
+          }
+          if (facts.kind !== "event") {
+            if (facts.kind === "canary") stats.canariesDropped++;
+            else {
+              await deadLetters.write({
+                reason: facts.reason,
+                raw: message.data,
+                sseId: message.id,
+              });
+              stats.deadLettered++;
+              log.warn("malformed event: written to the dead-letter file", {
+                reason: facts.reason,
+                file: paths.deadLetter,
+              });
+            }
+            if (hasId) batcher.mark(new MessagePosition(message, null));
+            continue;
+          }
+          lastReceivedTimeMs = facts.eventTimeMs;
+          if (seen.has(facts.metaId)) {
+            stats.duplicatesDropped++;
+            if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
+            continue;
+          }
+          seen.add(facts.metaId);
+          if (!filter(facts)) {
+            stats.filtered++;
+            if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
+            continue;
+          }
+          const wait = batcher.add(
+            new EventRecord(
+              recordKeyBytes(facts, keyMode),
+              value,
+              facts.metaId,
+              facts.eventTimeMs,
+              message,
+            ),
+          );
+          if (wait) await wait;
+          stats.eventsAccepted++;
+          if (maxEvents !== undefined && stats.eventsAccepted >= maxEvents) {
+            log.info("reached --max-events: stopping", { maxEvents });
+            break read;
+          }
         }
       }
     }
@@ -526,6 +529,10 @@ export async function runProducer(
     }
   }
   return stats;
+}
+
+async function* oneByOne<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
 }
 
 interface ProgressOptions {

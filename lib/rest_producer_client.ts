@@ -77,7 +77,11 @@ export interface RestProducerClientOptions {
   topic: string;
   /** Per-request deadline in milliseconds. @default 30000 */
   requestTimeoutMs?: number;
-  /** The fetch implementation. @default globalThis.fetch */
+  /**
+   * The fetch implementation; like `globalThis.fetch` it must take its copy of the body
+   * before it returns (the client reuses one buffer for every request body).
+   * @default globalThis.fetch
+   */
   fetch?: typeof fetch;
   /** REST Proxy dialect of the answers. @default "confluent" */
   flavor?: RestFlavor;
@@ -91,12 +95,12 @@ const VALUE_AFTER_KEY = ascii(',"value":');
 const UNKEYED_START = ascii('{"value":');
 
 /**
- * Builds the v2 JSON produce body from key and value JSON bytes, copying each once.
+ * The size of {@linkcode buildProduceBody}'s result.
  *
  * @param records the records
- * @returns `{"records":[{"key":K,"value":V},...]}` as UTF-8
+ * @returns bytes
  */
-export function buildProduceBody(records: readonly ProduceRecord[]): Uint8Array<ArrayBuffer> {
+export function produceBodySize(records: readonly ProduceRecord[]): number {
   let size = BODY_START.length + BODY_END.length;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -105,7 +109,22 @@ export function buildProduceBody(records: readonly ProduceRecord[]): Uint8Array<
         ? UNKEYED_START.length
         : KEYED_START.length + VALUE_AFTER_KEY.length + keyLength(r.key));
   }
-  const body = new Uint8Array(size);
+  return size;
+}
+
+/**
+ * Builds the v2 JSON produce body from key and value JSON bytes, copying each once.
+ *
+ * @param records the records
+ * @param into a buffer to write into when it is large enough (reused across requests)
+ * @returns `{"records":[{"key":K,"value":V},...]}` as UTF-8 (a view of `into` when used)
+ */
+export function buildProduceBody(
+  records: readonly ProduceRecord[],
+  into?: Uint8Array<ArrayBuffer>,
+): Uint8Array<ArrayBuffer> {
+  const size = produceBodySize(records);
+  const body = into !== undefined && into.length >= size ? into : new Uint8Array(size);
   let at = put(body, 0, BODY_START);
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -142,6 +161,7 @@ export class RestProducerClient implements RecordSink {
   #timeoutMs: number;
   #fetch: typeof fetch;
   #flavor: RestFlavor;
+  #scratch = new Uint8Array(0);
 
   /** @param options proxy URL, topic, timeout and fetch */
   constructor(options: RestProducerClientOptions) {
@@ -173,7 +193,12 @@ export class RestProducerClient implements RecordSink {
     if (records.length === 0) {
       throw new RangeError("Cannot produce an empty batch: at least one record is required");
     }
-    const body = buildProduceBody(records);
+    // fetch copies the body when called, so one buffer serves every request.
+    const size = produceBodySize(records);
+    if (this.#scratch.length < size) {
+      this.#scratch = new Uint8Array(Math.max(size, Math.min(2 * this.#scratch.length, 1 << 26)));
+    }
+    const body = buildProduceBody(records, this.#scratch);
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;

@@ -22,22 +22,6 @@ export const TRUNCATED_PREFIX_LENGTH = 65_536;
 const UTF8 = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
-/** An event id as received; decoded on first use and shared by the events it applies to. */
-class EventId {
-  #bytes: Uint8Array;
-  #text: string | undefined;
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-  }
-  get empty(): boolean {
-    return this.#bytes.length === 0;
-  }
-  get text(): string {
-    return this.#text ??= UTF8.decode(this.#bytes);
-  }
-}
-
-const NO_ID = new EventId(EMPTY);
 
 /** What an {@linkcode SseParseStreamOptions.inspectData} hook returns. */
 export interface DataInspection {
@@ -60,37 +44,43 @@ export class SseMessage<T extends DataInspection = DataInspection> {
   readonly truncated?: true;
   /** The `inspectData` hook's result for the event's single data line, when it accepted it. */
   readonly inspection: T | undefined;
-  #id: EventId;
+  #idBytes: Uint8Array;
+  #id: string | undefined;
   #data: string | undefined;
 
   /**
    * @param event the event type
    * @param bytes the data as UTF-8
-   * @param id the last event id in effect, as text or as a decoded-on-demand id
-   * @param extra `retry`, `truncated` and `inspection`, when set
+   * @param id the last event id in effect, as text or as UTF-8 (decoded on demand)
+   * @param inspection the `inspectData` hook's result for the data
+   * @param extra `retry` and `truncated`, when set
    */
   constructor(
     event: string,
     bytes: Uint8Array,
-    id: string | EventId = NO_ID,
-    extra: { retry?: number; truncated?: true; inspection?: T } = {},
+    id: string | Uint8Array = EMPTY,
+    inspection?: T,
+    extra?: { retry?: number; truncated?: true },
   ) {
     this.event = event;
     this.bytes = bytes;
-    this.inspection = extra.inspection;
-    this.#id = typeof id === "string" ? new EventId(new TextEncoder().encode(id)) : id;
-    if (extra.retry !== undefined) this.retry = extra.retry;
-    if (extra.truncated) this.truncated = true;
+    this.inspection = inspection;
+    if (typeof id === "string") {
+      this.#idBytes = new TextEncoder().encode(id);
+      this.#id = id;
+    } else this.#idBytes = id;
+    if (extra?.retry !== undefined) this.retry = extra.retry;
+    if (extra?.truncated) this.truncated = true;
   }
 
   /** The last event ID in effect when the event was dispatched (`""` when none). */
   get id(): string {
-    return this.#id.text;
+    return this.#id ??= UTF8.decode(this.#idBytes);
   }
 
   /** Whether an event ID was in effect (cheaper than `id !== ""`). */
   get hasId(): boolean {
-    return !this.#id.empty;
+    return this.#idBytes.length > 0;
   }
 
   /** The data as text (invalid UTF-8 becomes U+FFFD), decoded on first read. */
@@ -170,7 +160,7 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
   #event = "";
   #data: Uint8Array[] = [];
   #dataLength = 0;
-  #lastId: EventId = NO_ID;
+  #lastId: Uint8Array = EMPTY;
   #retry: number | undefined;
   #truncated = false;
   #discarding = false;
@@ -350,7 +340,7 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
       case 2:
         if (isWord(b, start, fieldEnd, "id")) {
           const value = b.subarray(v, end);
-          if (value.indexOf(0) === -1) this.#lastId = value.length ? new EventId(value) : NO_ID;
+          if (value.indexOf(0) === -1) this.#lastId = value;
         }
         return;
       default:
@@ -408,17 +398,20 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
     if (this.#truncated && bytes.length > TRUNCATED_PREFIX_LENGTH) {
       bytes = bytes.subarray(0, TRUNCATED_PREFIX_LENGTH);
     }
-    const extra: { retry?: number; truncated?: true; inspection?: T } = {};
-    if (this.#retry !== undefined) extra.retry = this.#retry;
-    if (this.#truncated) extra.truncated = true;
-    else if (this.#inspection !== undefined) extra.inspection = this.#inspection;
-    this.#inspection = undefined;
+    let extra: { retry?: number; truncated?: true } | undefined;
+    if (this.#retry !== undefined || this.#truncated) {
+      extra = {};
+      if (this.#retry !== undefined) extra.retry = this.#retry;
+      if (this.#truncated) extra.truncated = true;
+    }
     const message = new SseMessage<T>(
       this.#event === "" ? "message" : this.#event,
       bytes,
       this.#lastId,
+      this.#truncated ? undefined : this.#inspection,
       extra,
     );
+    this.#inspection = undefined;
     this.#truncated = false;
     this.#data = [];
     this.#dataLength = 0;

@@ -339,6 +339,7 @@ Deno.test("runProducer dead-letters an event the SSE parser truncated and keeps 
         "message",
         bytes('{"meta":{"id":"x","dt":"2026-05-05T11'),
         "",
+        undefined,
         { truncated: true },
       );
       yield new SseMessage<ScannedRecentChange>("message", bytes(good1!));

@@ -15,6 +15,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { S3RVER_CREDENTIALS, S3RVER_READY_REGEXP, s3rverClientEnv } from "./s3_server_process.ts";
+import { ProducerStateStore } from "../../lib/producer_state_store.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const SSE_SERVER = new URL("tests/_helpers/sse_server.ts", ROOT).pathname;
@@ -542,7 +543,7 @@ export class PipelineHarness {
 }
 
 /**
- * Reads the producer's saved state file, if any.
+ * Reads the producer's saved position (as the producer itself would on restart), if any.
  *
  * @param stateDir the producer's `STATE_DIR`
  * @returns the parsed state or undefined
@@ -551,7 +552,8 @@ export async function readProducerState(
   stateDir: string,
 ): Promise<{ lastEventId: string; lastEventTimeMs: number | null } | undefined> {
   try {
-    return JSON.parse(await Deno.readTextFile(`${stateDir}/state.json`));
+    // The real loader: the newest position is in the journal, not in state.json.
+    return await new ProducerStateStore({ dir: stateDir }).load();
   } catch {
     return undefined;
   }

@@ -22,7 +22,6 @@ export const TRUNCATED_PREFIX_LENGTH = 65_536;
 const UTF8 = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
-
 /** What an {@linkcode SseParseStreamOptions.inspectData} hook returns. */
 export interface DataInspection {
   /** The data it read: a view of the buffer from the start it was given to just before a CR or LF. */

@@ -14,11 +14,14 @@
  * - `deno task bench` registers both as `Deno.bench` cases (DuckDB is the baseline).
  * - `deno task bench:consumer` (this file as a script) prints events/s, the ratio, Parquet
  *   bytes per event and peak RSS: `deno run -A bench/consumer_bench.ts [--runs=5] [--rows=100000]`.
+ *   It also prints the process CPU time of each side (all threads, so V8's GC helper threads
+ *   count against ours), which other load on the machine disturbs less than wall time.
  *
  * @module
  */
 
 import { DuckDBInstance } from "@duckdb/node-api";
+import { cpuUsage } from "node:process";
 import { EventBatchBuilder } from "../lib/event_batch_builder.ts";
 import { encodeParquet } from "../lib/parquet_encoder.ts";
 
@@ -152,6 +155,12 @@ function resetPeakRss(): void {
   }
 }
 
+/** CPU time (user + system) of the whole process so far, in milliseconds. */
+function cpuMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -169,6 +178,8 @@ async function report(runs: number, minRows: number): Promise<void> {
     await connection.run("SET threads=1");
     const ours: number[] = [];
     const duck: number[] = [];
+    const oursCpu: number[] = [];
+    const duckCpu: number[] = [];
     let oursBytes = 0;
     let duckBytes = 0;
     const baseRss = Deno.memoryUsage().rss;
@@ -180,12 +191,16 @@ async function report(runs: number, minRows: number): Promise<void> {
     for (let i = 0; i < runs; i++) {
       resetPeakRss();
       let t = performance.now();
+      let cpu = cpuMs();
       oursBytes = runOurs(w).parquetBytes;
       ours.push(performance.now() - t);
+      oursCpu.push(cpuMs() - cpu);
       oursPeak = Math.max(oursPeak ?? 0, peakRssBytes() ?? 0);
       t = performance.now();
+      cpu = cpuMs();
       duckBytes = (await runDuckDb(w, connection)).parquetBytes;
       duck.push(performance.now() - t);
+      duckCpu.push(cpuMs() - cpu);
     }
     const oursRate = w.events / median(ours) * 1000;
     const duckRate = w.events / median(duck) * 1000;
@@ -198,6 +213,9 @@ async function report(runs: number, minRows: number): Promise<void> {
       `duckdb (NDJSON → Parquet zstd, 1 thread): median ${median(duck).toFixed(0)} ms, ` +
       `${duckRate.toFixed(0)} events/s, ${(duckBytes / w.events).toFixed(2)} B/event ` +
       `(runs: ${duck.map((x) => x.toFixed(0)).join(", ")} ms)`,
+      `process CPU time (all threads, less sensitive to other load): ours median ` +
+      `${median(oursCpu).toFixed(0)} ms, duckdb median ${median(duckCpu).toFixed(0)} ms, ` +
+      `ratio ${(median(duckCpu) / median(oursCpu)).toFixed(2)}x`,
       `ratio events/s ours/duckdb: ${(oursRate / duckRate).toFixed(2)}x; ` +
       `bytes/event ours/duckdb: ${(oursBytes / duckBytes).toFixed(2)}`,
       `RSS: ${mib(baseRss)} with inputs loaded; peak during our encode ${mib(oursPeak)} ` +

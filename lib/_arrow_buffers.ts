@@ -33,8 +33,57 @@ function grownLength(current: number, needed: number): number {
   return next;
 }
 
-/** Strings at least this long are encoded natively; shorter ones by a JS loop (no call cost). */
-const NATIVE_ENCODE_MIN_LENGTH = 40;
+/** Copies `n` bytes (a loop for short runs: cheaper than a `subarray` + `set`). */
+function copyRun(src: Uint8Array, from: number, out: Uint8Array, to: number, n: number): void {
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) out[to + i] = src[from + i];
+  } else {
+    out.set(src.subarray(from, from + n), to);
+  }
+}
+
+/**
+ * Writes the UTF-8 encoding of a string at `pos` (the buffer holds at least 3 bytes per UTF-16
+ * unit from `pos`); lone surrogates become U+FFFD, as with `TextEncoder`.
+ *
+ * @param s the string
+ * @param out the buffer
+ * @param pos where to write
+ * @returns the position after the last byte written
+ */
+function writeUtf8(s: string, out: Uint8Array, pos: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[pos++] = c;
+    } else if (c < 0x800) {
+      out[pos++] = 0xc0 | (c >> 6);
+      out[pos++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          out[pos++] = 0xf0 | (c >> 18);
+          out[pos++] = 0x80 | ((c >> 12) & 0x3f);
+          out[pos++] = 0x80 | ((c >> 6) & 0x3f);
+          out[pos++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      out[pos++] = 0xe0 | (c >> 12);
+      out[pos++] = 0x80 | ((c >> 6) & 0x3f);
+      out[pos++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return pos;
+}
+
+/** Strings at least this long are encoded natively; shorter ones by `writeUtf8` (no call cost). */
+const NATIVE_ENCODE_MIN_LENGTH = 128;
 
 /**
  * A nullable UTF-8 column: values are encoded at append time into one growing byte buffer in
@@ -132,13 +181,7 @@ export class Utf8Column {
     if (n >= NATIVE_ENCODE_MIN_LENGTH) {
       pos += ENCODER.encodeInto(value, bytes.subarray(pos)).written;
     } else {
-      let i = 0;
-      for (; i < n; i++) {
-        const c = value.charCodeAt(i);
-        if (c >= 0x80) break;
-        bytes[pos++] = c;
-      }
-      if (i < n) pos = start + ENCODER.encodeInto(value, bytes.subarray(start)).written;
+      pos = writeUtf8(value, bytes, pos);
     }
     const len = pos - start;
     this.#pos = pos;
@@ -173,23 +216,29 @@ export class Utf8Column {
     }
     const out = new Uint8Array(total);
     const offsets = new Int32Array(n + 1);
+    // Values adjacent in the source (rows appended in time order, the common case) are copied
+    // as one run.
     let pos = 0;
+    let runSrc = 0;
+    let runDst = 0;
+    let runLen = 0;
     for (let i = 0; i < n; i++) {
       const r = perm[i];
       const l1 = len1[r];
       if (l1 > 1) {
-        const l = l1 - 1;
-        let s = start[r];
-        if (l <= 32) {
-          const end = pos + l;
-          while (pos < end) out[pos++] = src[s++];
-        } else {
-          out.set(src.subarray(s, s + l), pos);
-          pos += l;
+        const s = start[r];
+        if (s !== runSrc + runLen) {
+          copyRun(src, runSrc, out, runDst, runLen);
+          runSrc = s;
+          runDst = pos;
+          runLen = 0;
         }
+        runLen += l1 - 1;
+        pos += l1 - 1;
       }
       offsets[i + 1] = pos;
     }
+    copyRun(src, runSrc, out, runDst, runLen);
     const nullCount = n - this.#nonNull;
     const nullBitmap = nullCount > 0 ? validityBitmap(len1, perm, n) : undefined;
     return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: offsets, data: out });

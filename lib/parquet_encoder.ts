@@ -2,9 +2,9 @@
  * Encodes an Arrow table to Parquet bytes with parquet-wasm (arrow-rs compiled to WebAssembly):
  * ZSTD by default (parquet-wasm exposes no ZSTD level: arrow-rs' default, level 1), dictionary
  * encoding for strings and low-cardinality integers, delta encoding for timestamps and the Kafka
- * offset, chunk-level min/max statistics, one data page per column chunk of up to 131,072 rows
- * (large pages give ZSTD more context), key-value metadata with the schema
- * version plus caller metadata (for example the Kafka offset range).
+ * offset, chunk-level min/max statistics (except on free-text and random-id columns), one data
+ * page per column chunk of up to 131,072 rows (large pages give ZSTD more context), key-value
+ * metadata with the schema version plus caller metadata (for example the Kafka offset range).
  *
  * Timestamps: Arrow Timestamp(ms, UTC) is written as INT64 TIMESTAMP(MILLIS,
  * isAdjustedToUTC=true). Parquet has no seconds unit and arrow-rs would write Timestamp(s) as a
@@ -100,6 +100,23 @@ const PLAIN_COLUMNS = [
 /** Sorted or clustered integer columns written DELTA_BINARY_PACKED (no dictionary). */
 const DELTA_COLUMNS = ["event_time", "change_time", "ingested_at", "kafka_offset"];
 
+/**
+ * Free-text and random-id columns written without statistics: their min/max never prunes a row
+ * group (ids are random, text is unsorted) and computing them costs about 6% of the encode time.
+ */
+const NO_STATISTICS_COLUMNS = [
+  "event_id",
+  "meta_uri",
+  "meta_request_id",
+  "title_url",
+  "notify_url",
+  "comment",
+  "parsedcomment",
+  "log_action_comment",
+  "log_params_json",
+  "extra_json",
+];
+
 /** Rows per write batch: one data page per column chunk of up to this many rows. */
 const WRITE_BATCH_ROWS = 131072;
 
@@ -152,6 +169,11 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
     .setKeyValueMetadata(metadata);
   for (const name of PLAIN_COLUMNS) {
     if (names.has(name)) builder = builder.setColumnDictionaryEnabled(name, false);
+  }
+  for (const name of NO_STATISTICS_COLUMNS) {
+    if (names.has(name)) {
+      builder = builder.setColumnStatisticsEnabled(name, EnabledStatistics.None);
+    }
   }
   for (const name of DELTA_COLUMNS) {
     if (names.has(name)) {

@@ -225,3 +225,57 @@ Deno.test("EventBatchBuilder parses meta.dt offsets and long fractions to millis
     assert.equal(result.eventTimeMs, Date.parse(iso), dt);
   }
 });
+
+Deno.test("EventBatchBuilder stores strings as TextEncoder's UTF-8, short and long, in sorted order", () => {
+  const long = (s: string) => s.repeat(Math.ceil(300 / s.length));
+  const samples = [
+    "plain ascii",
+    "Zürich – café",
+    "日本語の記事",
+    "emoji 😀 and 𝄞",
+    "lone \ud800 high and \udc00 low surrogate, then end \ud83d",
+    "",
+    long("ascii "),
+    long("ü日😀"),
+    long("x\udfff"),
+  ];
+  const b = new EventBatchBuilder({ capacity: 2 });
+  // Appended newest first, so finish gathers the rows in reverse.
+  samples.forEach((s, i) => {
+    const dt = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, samples.length - i)).toISOString();
+    const result = b.append(
+      event({ comment: s, title: `${i}${s}` }, { dt, id: `id-${i}` }),
+      0,
+      i,
+      0,
+    );
+    assert.equal(result.ok, true);
+  });
+  const table = b.finish();
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const expected = samples.map((s) => decoder.decode(encoder.encode(s))).reverse();
+  assert.deepEqual(table.getChild("comment")!.toArray(), expected);
+  assert.deepEqual(
+    table.getChild("title")!.toArray(),
+    samples.map((s, i) => decoder.decode(encoder.encode(`${i}${s}`))).reverse(),
+  );
+});
+
+Deno.test("EventBatchBuilder gathers rows appended in order and out of order alike", () => {
+  const b = new EventBatchBuilder({ capacity: 4 });
+  const order = [0, 1, 2, 5, 3, 4, 6, 7, 9, 8];
+  for (const k of order) {
+    const dt = new Date(Date.UTC(2026, 0, 1, 0, 0, k)).toISOString();
+    const comment = k % 3 === 0 ? null : `comment number ${k} `.repeat(k + 1);
+    assert.equal(b.append(event({ comment }, { dt, id: `id-${k}` }), 0, k, 0).ok, true);
+  }
+  const table = b.finish();
+  assert.deepEqual(
+    table.getChild("comment")!.toArray(),
+    order.toSorted((x, y) => x - y).map((k) =>
+      k % 3 === 0 ? null : `comment number ${k} `.repeat(k + 1)
+    ),
+  );
+  assert.deepEqual(table.getChild("event_id")!.toArray(), order.toSorted().map((k) => `id-${k}`));
+});

@@ -454,12 +454,11 @@ export async function runProducer(
             continue;
           }
           lastReceivedTimeMs = facts.eventTimeMs;
-          if (seen.has(facts.metaId)) {
+          if (!seen.addIfAbsent(facts.metaId)) {
             stats.duplicatesDropped++;
             if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
             continue;
           }
-          seen.add(facts.metaId);
           if (!filter(facts)) {
             stats.filtered++;
             if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));

@@ -44,7 +44,22 @@ export class RecentIdSet {
    * @param id the id
    */
   add(id: string): void {
-    if (this.#ids.has(id)) return;
+    if (!this.#ids.has(id)) this.#insert(id);
+  }
+
+  /**
+   * Adds an id unless it is held (one lookup instead of `has` + `add`).
+   *
+   * @param id the id
+   * @returns true when the id was new
+   */
+  addIfAbsent(id: string): boolean {
+    if (this.#ids.has(id)) return false;
+    this.#insert(id);
+    return true;
+  }
+
+  #insert(id: string): void {
     if (this.#ring.length < this.#capacity) this.#ring.push(id);
     else {
       // Evict through a ring buffer: iterating a Set from its start is slow after many deletes.

@@ -1,8 +1,10 @@
 /**
  * {@linkcode runProducer}: the producer pipeline, usable in-process. It reads
  * the Wikimedia SSE stream, inspects each event once (canaries, malformed data,
- * `meta.id` dedupe, filters, key), batches the raw event text into REST Proxy
- * produce requests, and after each acknowledged batch saves the stream position
+ * `meta.id` dedupe, filters, key) — in place, in the received bytes, with
+ * `recentchange_scan.ts`, or with `JSON.parse` for what that scanner does not
+ * accept — batches the event bytes unchanged into REST Proxy produce requests,
+ * and after each acknowledged batch saves the stream position
  * (never past an unacknowledged event) plus recent `meta.id`s, so a restart
  * resumes with a rewound `Last-Event-ID` and drops what it already produced.
  *

@@ -1,7 +1,8 @@
 /**
- * {@linkcode inspectRecentChange}: the producer's single parse of an event's
- * `data` text, reading only what filtering, keying and dedupe need. The text
- * itself is produced unchanged.
+ * {@linkcode inspectRecentChange}: the producer's slow path, one `JSON.parse` of an
+ * event's `data` text reading only what filtering, keying and dedupe need, for the
+ * events the byte scanner (`recentchange_scan.ts`) does not accept: malformed data,
+ * canaries, escaped field names, multi-line data.
  *
  * @module
  */

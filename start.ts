@@ -5,8 +5,24 @@
  *
  * @module
  */
-import { PIPELINE_OPTIONS, runPipeline } from "./lib/pipeline_runner.ts";
+import type { BrokerStats } from "./lib/broker/broker_server.ts";
+import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
+import { createPipelineStats, PIPELINE_OPTIONS, runPipeline } from "./lib/pipeline_runner.ts";
 import { runProgram } from "./lib/program.ts";
+import {
+  brokerMetrics,
+  combinedMetrics,
+  consumerMetrics,
+  producerMetrics,
+  runWithMetrics,
+} from "./lib/program_metrics.ts";
+
+const NO_BROKER_YET: BrokerStats = {
+  requests: {},
+  serverErrors: 0,
+  partitions: [],
+  consumerInstances: 0,
+};
 
 /** Runs the pipeline at the process edge. */
 export async function main(): Promise<void> {
@@ -14,14 +30,33 @@ export async function main(): Promise<void> {
     name: "wikistream",
     summary: "Run the whole pipeline locally: embedded broker, producer on the live stream " +
       "(or --stream-url), consumer writing Parquet to OUTPUT_URL (default ./lake).",
-    specs: PIPELINE_OPTIONS,
+    specs: { ...PIPELINE_OPTIONS, ...METRICS_OPTIONS },
     drainTimeoutMs: 45_000,
     async run(config, { signal, log }) {
-      await runPipeline(config, {
-        signal,
-        log,
-        onBrokerReady: (url) => log.info("local broker ready", { url: url.href }),
-      });
+      // One endpoint (METRICS_PORT) for the three parts, as the separate programs serve them.
+      const stats = createPipelineStats();
+      let brokerStats = (): BrokerStats => NO_BROKER_YET;
+      const metrics = combinedMetrics([
+        brokerMetrics({ stats: () => brokerStats() }),
+        producerMetrics({ stats: stats.producer, idleTimeoutMs: config.idleTimeoutMs }),
+        consumerMetrics({
+          stats: stats.consumer,
+          commitStallMs: Math.max(3 * config.flushIntervalMs, 120_000),
+        }),
+      ]);
+      await runWithMetrics(
+        { port: config.metricsPort, hostname: config.metricsHost, metrics, log },
+        () =>
+          runPipeline(config, {
+            signal,
+            log,
+            stats,
+            onBrokerReady: (url, accessor) => {
+              brokerStats = accessor;
+              log.info("local broker ready", { url: url.href });
+            },
+          }),
+      );
     },
   });
 }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { startBroker } from "./broker/broker_server.ts";
+import { type BrokerStats, startBroker } from "./broker/broker_server.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { intOption, stringOption } from "./config_options.ts";
 import { CONSUMER_OPTIONS, type ConsumerConfig } from "./consumer_config.ts";
@@ -76,8 +76,20 @@ export interface RunPipelineOptions {
   signal: AbortSignal;
   /** Clock. @default SYSTEM_CLOCK */
   clock?: Clock;
-  /** Called with the broker's URL once it listens. */
-  onBrokerReady?: (url: URL) => void;
+  /** Called with the broker's URL and a stats accessor once it listens. */
+  onBrokerReady?: (url: URL, stats: () => BrokerStats) => void;
+  /** Counters to update live (for a metrics endpoint); created when absent. */
+  stats?: PipelineStats;
+}
+
+/**
+ * Creates zeroed {@linkcode PipelineStats}.
+ *
+ * @param now the start time (epoch ms)
+ * @returns the counters
+ */
+export function createPipelineStats(now: number = Date.now()): PipelineStats {
+  return { producer: createProducerStats(now), consumer: createConsumerStats() };
 }
 
 /**
@@ -137,12 +149,9 @@ export async function runPipeline(
     }
     throw error;
   });
-  options.onBrokerReady?.(broker.url);
+  options.onBrokerReady?.(broker.url, () => broker.stats());
   const restUrl = new URL(broker.url.href);
-  const stats: PipelineStats = {
-    producer: createProducerStats(clock.now()),
-    consumer: createConsumerStats(),
-  };
+  const stats = options.stats ?? createPipelineStats(clock.now());
   const producerStop = new AbortController();
   const consumerStop = new AbortController();
   const stopAll = () => {

@@ -264,6 +264,27 @@ export function brokerMetrics(options: BrokerMetricsOptions): ProgramMetrics {
   return { registry, health: () => ({ ok: true }) };
 }
 
+/**
+ * Serves several programs' metrics from one endpoint (`deno task start` runs broker,
+ * producer and consumer in one process): every part's families, and healthy only
+ * while every part is (the first unhealthy part's reason otherwise).
+ *
+ * @param parts the programs' metrics
+ * @returns registry and health check
+ */
+export function combinedMetrics(parts: readonly ProgramMetrics[]): ProgramMetrics {
+  const registry = new MetricsRegistry();
+  for (const part of parts) registry.collect(() => part.registry.gather());
+  const health = (): HealthStatus => {
+    for (const part of parts) {
+      const status = part.health();
+      if (!status.ok) return status;
+    }
+    return { ok: true };
+  };
+  return { registry, health };
+}
+
 /** Options for {@linkcode runWithMetrics}. */
 export interface RunWithMetricsOptions {
   /** `METRICS_PORT`; `undefined` serves nothing, 0 picks a free port. */

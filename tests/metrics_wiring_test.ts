@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createConsumerStats } from "../lib/consumer_stats.ts";
 import { createProducerStats } from "../lib/producer_pipeline.ts";
-import { consumerMetrics, producerMetrics } from "../lib/program_metrics.ts";
+import { combinedMetrics, consumerMetrics, producerMetrics } from "../lib/program_metrics.ts";
+import { MetricsRegistry } from "../lib/metrics.ts";
 import { startTestBroker } from "./_helpers/broker_http.ts";
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
@@ -264,4 +265,19 @@ Deno.test("producerMetrics allows a grace period for the first event, then the i
   assert.match(registry.render(), /wikistream_producer_lag_seconds 2\n/);
   t = 3500;
   assert.match(health().reason!, /no event received for 1 s/);
+});
+
+Deno.test("combinedMetrics renders every part's families and is unhealthy with the first failing part's reason", () => {
+  const part = (name: string, ok: boolean) => {
+    const registry = new MetricsRegistry();
+    registry.counter(`${name}_total`, `${name} events`).add(2);
+    return { registry, health: () => ok ? { ok } : { ok, reason: `${name} is stuck` } };
+  };
+  const healthy = combinedMetrics([part("a", true), part("b", true)]);
+  const text = healthy.registry.render();
+  assert.match(text, /^a_total 2$/m);
+  assert.match(text, /^b_total 2$/m);
+  assert.deepEqual(healthy.health(), { ok: true });
+  const sick = combinedMetrics([part("a", true), part("b", false), part("c", false)]);
+  assert.deepEqual(sick.health(), { ok: false, reason: "b is stuck" });
 });

@@ -73,7 +73,18 @@ Deno.test("runPipeline reports an unreachable stream in one clear line and stops
   }
 });
 
-Deno.test("start.ts stops producer, consumer and broker cleanly on SIGINT with exit code 0", async () => {
+/** Finds the "serving metrics" line in a JSON log and scrapes `/metrics` and `/healthz`. */
+async function scrape(log: string): Promise<{ health: number; text: string }> {
+  const line = log.split("\n").find((l) => l.includes('"msg":"serving metrics"'));
+  assert.ok(line, "start.ts logged its metrics URL");
+  const base = new URL("/", JSON.parse(line).url);
+  const health = await fetch(new URL("healthz", base));
+  await health.body?.cancel();
+  const text = await (await fetch(new URL("metrics", base))).text();
+  return { health: health.status, text };
+}
+
+Deno.test("start.ts serves all three metric families on METRICS_PORT and stops cleanly on SIGINT with exit code 0", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wikistream-start-" });
   const lines = await readRecordedLines(RECORDING, 200);
   await using sse = await startSseServer({ events: lines, atEnd: "hold" });
@@ -91,6 +102,7 @@ Deno.test("start.ts stops producer, consumer and broker cleanly on SIGINT with e
         `--output-url=${dir}/lake`,
         "--progress-interval-ms=0",
         "--log-format=json",
+        "--metrics-port=0",
       ],
       stdout: "null",
       stderr: "piped",
@@ -98,6 +110,7 @@ Deno.test("start.ts stops producer, consumer and broker cleanly on SIGINT with e
     const decoder = new TextDecoderStream();
     const text = child.stderr.pipeThrough(decoder);
     let log = "";
+    let metrics: { health: number; text: string } | undefined;
     const reader = text.getReader();
     // wait until the producer has acknowledged all 200 events, then press Ctrl-C
     while (!log.includes('"produced":200') && !log.includes("reached")) {
@@ -106,6 +119,7 @@ Deno.test("start.ts stops producer, consumer and broker cleanly on SIGINT with e
       log += value;
       if (sse.eventsServed >= 200 && !log.includes("SIGINT")) {
         await new Promise((r) => setTimeout(r, 1500));
+        metrics = await scrape(log);
         child.kill("SIGINT");
         break;
       }
@@ -124,6 +138,12 @@ Deno.test("start.ts stops producer, consumer and broker cleanly on SIGINT with e
     const rows = await queryParquet(`${dir}/lake/**/*.parquet`, "SELECT count(*) AS n FROM data");
     assert.equal(Number(rows[0]!.n), summary.rows);
     assert.equal(summary.rows, summary.consumed);
+    // One endpoint for the three parts, scraped while running.
+    assert.ok(metrics, "the metrics endpoint was scraped");
+    assert.equal(metrics.health, 200);
+    assert.match(metrics.text, /^wikistream_producer_events_produced_total 200$/m);
+    assert.match(metrics.text, /^wikistream_consumer_records_in_total \d+$/m);
+    assert.match(metrics.text, /^wikistream_broker_requests_total\{method="POST"\} \d+$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

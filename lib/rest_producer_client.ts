@@ -94,13 +94,7 @@ const KEYED_START = ascii('{"key":');
 const VALUE_AFTER_KEY = ascii(',"value":');
 const UNKEYED_START = ascii('{"value":');
 
-/**
- * The size of {@linkcode buildProduceBody}'s result.
- *
- * @param records the records
- * @returns bytes
- */
-export function produceBodySize(records: readonly ProduceRecord[]): number {
+function produceBodySize(records: readonly ProduceRecord[]): number {
   let size = BODY_START.length + BODY_END.length;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -116,15 +110,15 @@ export function produceBodySize(records: readonly ProduceRecord[]): number {
  * Builds the v2 JSON produce body from key and value JSON bytes, copying each once.
  *
  * @param records the records
- * @param into a buffer to write into when it is large enough (reused across requests)
- * @returns `{"records":[{"key":K,"value":V},...]}` as UTF-8 (a view of `into` when used)
+ * @param allocate returns a buffer of at least the given size to write into (for example one
+ *   reused across requests) @default a new buffer
+ * @returns `{"records":[{"key":K,"value":V},...]}` as UTF-8 (a view of the buffer)
  */
 export function buildProduceBody(
   records: readonly ProduceRecord[],
-  into?: Uint8Array<ArrayBuffer>,
+  allocate: (size: number) => Uint8Array<ArrayBuffer> = (size) => new Uint8Array(size),
 ): Uint8Array<ArrayBuffer> {
-  const size = produceBodySize(records);
-  const body = into !== undefined && into.length >= size ? into : new Uint8Array(size);
+  const body = allocate(produceBodySize(records));
   let at = put(body, 0, BODY_START);
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -194,11 +188,14 @@ export class RestProducerClient implements RecordSink {
       throw new RangeError("Cannot produce an empty batch: at least one record is required");
     }
     // fetch copies the body when called, so one buffer serves every request.
-    const size = produceBodySize(records);
-    if (this.#scratch.length < size) {
-      this.#scratch = new Uint8Array(Math.max(size, Math.min(2 * this.#scratch.length, 1 << 26)));
-    }
-    const body = buildProduceBody(records, this.#scratch);
+    const body = buildProduceBody(records, (size) => {
+      if (this.#scratch.length < size) {
+        this.#scratch = new Uint8Array(
+          Math.max(size, Math.min(2 * this.#scratch.length, 1 << 26)),
+        );
+      }
+      return this.#scratch;
+    });
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const requestSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;

@@ -194,11 +194,7 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
       const end = lineEnd(buf, pos);
       if (end === -1) return;
       this.#discarding = false;
-      pos = end + 1;
-      if (buf[end] === CR) {
-        if (pos === buf.length) this.#skipLf = true;
-        else if (buf[pos] === LF) pos++;
-      }
+      pos = this.#afterLineEnd(buf, end);
     }
     if (this.#pending.length > 0) {
       // Complete the line that started in an earlier chunk; copy only that line.
@@ -211,11 +207,7 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
         const line = concat(this.#pending, buf.subarray(pos, end));
         this.#pending = EMPTY;
         this.#line(line, 0, line.length, emit);
-        pos = end + 1;
-        if (buf[end] === CR) {
-          if (pos === buf.length) this.#skipLf = true;
-          else if (buf[pos] === LF) pos++;
-        }
+        pos = this.#afterLineEnd(buf, end);
       }
     }
     const length = buf.length;
@@ -240,22 +232,14 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
             this.#data.push(bytes!);
             this.#dataLength = bytes!.length;
             this.#inspection = found;
-            pos = end + 1;
-            if (t === CR) {
-              if (pos === length) this.#skipLf = true;
-              else if (buf[pos] === LF) pos++;
-            }
+            pos = this.#afterLineEnd(buf, end);
             continue;
           }
         }
       }
       const end = lineEnd(buf, pos);
       if (end === -1) break; // an incomplete line
-      let next = end + 1;
-      if (buf[end] === CR) {
-        if (next === length) this.#skipLf = true;
-        else if (buf[next] === LF) next++;
-      }
+      const next = this.#afterLineEnd(buf, end);
       this.#line(buf, pos, end, emit);
       pos = next;
     }
@@ -271,6 +255,20 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
       }
       this.#pending = buf.subarray(pos);
     }
+  }
+
+  /**
+   * The position after the line end at `end`: a CRLF counts as one end, also when the
+   * LF comes in the next chunk.
+   */
+  #afterLineEnd(buf: Uint8Array, end: number): number {
+    const next = end + 1;
+    if (buf[end] !== CR) return next;
+    if (next === buf.length) {
+      this.#skipLf = true;
+      return next;
+    }
+    return buf[next] === LF ? next + 1 : next;
   }
 
   /** Ends the input: an unterminated event is discarded, as the standard requires. */

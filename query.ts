@@ -4,33 +4,11 @@
  *
  * @module
  */
-import { enumOption, intOption, stringOption } from "./lib/config_options.ts";
-import { formatQueryResult, type QueryFormat, queryLake } from "./lib/lake_query.ts";
-import { runProgram, UsageError } from "./lib/program.ts";
+import { formatQueryResult, queryLake } from "./lib/lake_query.ts";
+import { QUERY_OPTIONS } from "./lib/query_options.ts";
 
-/** Options of the query command. */
-export const QUERY_OPTIONS = {
-  outputUrl: stringOption<string>({
-    env: "OUTPUT_URL",
-    description: "the lake to query: a local folder or file: URL (s3:// is not supported here)",
-    default: "./lake",
-  }),
-  format: enumOption<QueryFormat>({
-    env: "QUERY_FORMAT",
-    flag: "format",
-    description: "output format: table, csv or json (one object per line)",
-    default: "table",
-    values: ["table", "csv", "json"],
-  }),
-  maxRows: intOption({
-    env: "QUERY_MAX_ROWS",
-    flag: "max-rows",
-    description: "print at most this many rows",
-    default: 1000,
-    min: 1,
-    max: 1_000_000,
-  }),
-};
+export { QUERY_OPTIONS };
+import { runProgram, UsageError } from "./lib/program.ts";
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);

@@ -8,6 +8,7 @@ import { LAKE_STORE_OPTIONS } from "./lib/lake_store_options.ts";
 import { formatLakeReport, verifyLake } from "./lib/lake_verifier.ts";
 import { LocalObjectStore } from "./lib/local_object_store.ts";
 import type { ObjectStore } from "./lib/object_store.ts";
+import { readCaBundle } from "./lib/open_object_store.ts";
 import { formatOutputLocation, parseOutputUrl } from "./lib/output_url.ts";
 import { runProgram, UsageError } from "./lib/program.ts";
 import { S3ObjectStore } from "./lib/s3_object_store.ts";
@@ -47,6 +48,9 @@ if (import.meta.main) {
           region: config.awsRegion,
           ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
           forcePathStyle: config.s3ForcePathStyle,
+          ...(config.awsCaBundle === undefined
+            ? {}
+            : { caBundle: readCaBundle(config.awsCaBundle) }),
         });
         prefix = location.prefix;
       } else {

@@ -11,6 +11,7 @@
  */
 import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 import { RECORDING_FILES, RECORDINGS } from "../tests/_helpers/produce_events.ts";
+import { programArgs } from "../tests/_helpers/program_command.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -96,17 +97,14 @@ try {
   await produceBacklog(broker.url, total);
   const produceMs = performance.now() - t0;
   const consumer = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../consumer.ts", import.meta.url).pathname,
+    args: programArgs("consume", [
       `--kafka-rest-url=${broker.url.href}`,
       `--output-url=${dir}/lake`,
       "--until-idle=3000",
       "--progress-interval-ms=0",
       "--log-level=warn",
       ...extra,
-    ],
+    ]),
     stdout: "null",
     stderr: "inherit",
   }).spawn();

@@ -139,6 +139,14 @@ export function parseConfig<S extends OptionSpecs>(
     const eq = arg.indexOf("=");
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const key = byFlag.get(name);
+    if (key === undefined && /^(allow|deny)-/.test(name)) {
+      problems.push(
+        `"--${name}" is a Deno permission flag, not an option of this program: \`deno task\` ` +
+          "grants exactly the folders you configure, so set the option instead (OUTPUT_URL, " +
+          "STATE_DIR or BROKER_DATA_DIR, in .env or as --output-url, --state-dir, --data-dir)",
+      );
+      continue;
+    }
     if (key === undefined) {
       problems.push(`Unknown option "--${name}": run with --help to list the options`);
       continue;

@@ -14,7 +14,7 @@ import {
 } from "./config_options.ts";
 import { KAFKA_REST_OPTIONS } from "./kafka_rest_options.ts";
 import { LAKE_STORE_OPTIONS } from "./lake_store_options.ts";
-import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_encoder.ts";
+import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_compression.ts";
 import { restFlavorProblem } from "./rest_flavor.ts";
 
 const MIB = 1024 * 1024;

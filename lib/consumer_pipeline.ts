@@ -131,6 +131,7 @@ export async function runConsumer(
       region: config.awsRegion,
       endpoint: config.s3Endpoint,
       forcePathStyle: config.s3ForcePathStyle,
+      ...(config.awsCaBundle === undefined ? {} : { caBundleFile: config.awsCaBundle }),
     }, log);
     store = opened.store;
     prefix = opened.prefix;

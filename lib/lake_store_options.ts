@@ -6,7 +6,7 @@
  */
 import { boolOption, stringOption } from "./config_options.ts";
 
-/** `OUTPUT_URL`, `AWS_REGION`, `S3_ENDPOINT` and `S3_FORCE_PATH_STYLE`. */
+/** `OUTPUT_URL`, `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE` and `AWS_CA_BUNDLE`. */
 export const LAKE_STORE_OPTIONS = {
   outputUrl: stringOption<string>({
     env: "OUTPUT_URL",
@@ -27,5 +27,11 @@ export const LAKE_STORE_OPTIONS = {
     env: "S3_FORCE_PATH_STYLE",
     description: "use path-style S3 URLs (needed by MinIO and s3rver)",
     default: false,
+  }),
+  awsCaBundle: stringOption<string | undefined>({
+    env: "AWS_CA_BUNDLE",
+    description:
+      "PEM file of the CA(s) that sign the S3 endpoint's TLS certificate (a private CA); replaces the default roots, as in the AWS CLI",
+    default: undefined,
   }),
 };

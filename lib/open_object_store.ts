@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { ConfigError } from "./config.ts";
 import { LocalObjectStore } from "./local_object_store.ts";
 import type { Logger } from "./log.ts";
 import type { ObjectStore } from "./object_store.ts";
@@ -17,6 +18,8 @@ export interface S3Settings {
   endpoint?: string;
   /** Path-style addressing. */
   forcePathStyle: boolean;
+  /** PEM file of the CAs trusted for the endpoint (`AWS_CA_BUNDLE`). */
+  caBundleFile?: string;
 }
 
 /**
@@ -42,7 +45,34 @@ export function openObjectStore(
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: s3.forcePathStyle,
+    ...(s3.caBundleFile === undefined ? {} : { caBundle: readCaBundle(s3.caBundleFile) }),
     log: log.child("s3"),
   });
   return { store, prefix: location.prefix, location };
+}
+
+/**
+ * Reads the PEM file named by `AWS_CA_BUNDLE`.
+ *
+ * @param path the file
+ * @returns its text
+ * @throws {ConfigError} naming the variable when the file cannot be read or holds no certificate
+ */
+export function readCaBundle(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new ConfigError([
+      `AWS_CA_BUNDLE names "${path}", which cannot be read (${
+        error instanceof Error ? error.message : error
+      }); point it at the PEM file of the CA that signs the S3 endpoint's certificate`,
+    ]);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError([
+      `AWS_CA_BUNDLE names "${path}", which holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`,
+    ]);
+  }
+  return text;
 }

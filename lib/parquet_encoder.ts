@@ -39,22 +39,12 @@ import {
 } from "parquet-wasm";
 import { VectorAssembler } from "apache-arrow/visitor/vectorassembler";
 import { SCHEMA_VERSION } from "./event_schema.ts";
+import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_compression.ts";
 
-/** Compression codecs accepted by {@linkcode encodeParquet}. */
-export type ParquetCompression = "zstd" | "snappy" | "gzip" | "lz4" | "brotli" | "none";
+export { PARQUET_COMPRESSIONS, type ParquetCompression };
 
 /** The key-value metadata key under which every file carries its wikistream metadata (JSON). */
 export const WIKISTREAM_METADATA_KEY = "wikistream";
-
-/** The accepted compression names, for config validation. */
-export const PARQUET_COMPRESSIONS: readonly ParquetCompression[] = Object.freeze([
-  "zstd",
-  "snappy",
-  "gzip",
-  "lz4",
-  "brotli",
-  "none",
-]);
 
 /** Options of {@linkcode encodeParquet}. */
 export interface ParquetEncodeOptions {

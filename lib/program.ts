@@ -15,6 +15,7 @@ import {
   type ResolvedConfig,
 } from "./config.ts";
 import { enumOption } from "./config_options.ts";
+import { permissionHint, permissionRefusal } from "./permission_hint.ts";
 import { consoleSink, createLogger, describeError, type Logger, type LogLevel } from "./log.ts";
 
 /** Logging options shared by every program. */
@@ -62,11 +63,20 @@ export interface RunProgramOptions<S extends OptionSpecs> {
   specs: S;
   /** Runs the program until done or until the signal aborts. */
   run(config: ResolvedConfig<S & typeof LOG_OPTIONS>, ctx: ProgramContext): Promise<void>;
+  /** The `deno task` that runs the program, named in permission hints. */
+  task?: string;
   /** Upper bound for a graceful stop after the first signal. @default 30000 */
   drainTimeoutMs?: number;
   /** Command-line arguments. @default Deno.args */
   args?: readonly string[];
 }
+
+/**
+ * Signals within this many milliseconds of the first one are copies of it (one
+ * Ctrl-C delivered to a process group and forwarded by its parents); a signal
+ * after it forces an exit without draining.
+ */
+export const SIGNAL_BURST_MS = 1000;
 
 function writeOut(text: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
@@ -118,20 +128,27 @@ export async function runProgram<S extends OptionSpecs>(
   });
 
   const controller = new AbortController();
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
   let hardExit: ReturnType<typeof setTimeout> | undefined;
+  let firstSignalAt = 0;
   const onSignal = (name: Deno.Signal) => () => {
     if (controller.signal.aborted) {
+      // A terminal's Ctrl-C reaches every process of its group, and `deno task`,
+      // `timeout` and the launcher forward it too: copies within a second are one stop.
+      if (performance.now() - firstSignalAt < SIGNAL_BURST_MS) {
+        log.debug("repeated signal ignored: it arrived with the first", { signal: name });
+        return;
+      }
       log.warn("second signal: exiting now without draining", { signal: name });
       Deno.exit(130);
     }
-    log.info("stopping", { signal: name });
+    firstSignalAt = performance.now();
+    log.info("stopping", { signal: name, drainTimeoutMs, forceExit: "signal again after 1 s" });
     controller.abort(new DOMException(`received ${name}`, "AbortError"));
     hardExit = setTimeout(() => {
-      log.error("graceful stop took too long: exiting", {
-        drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
-      });
+      log.error("graceful stop took too long: exiting", { drainTimeoutMs });
       Deno.exit(1);
-    }, options.drainTimeoutMs ?? 30_000);
+    }, drainTimeoutMs);
   };
   const handlers = new Map<Deno.Signal, () => void>([
     ["SIGINT", onSignal("SIGINT")],
@@ -142,8 +159,12 @@ export async function runProgram<S extends OptionSpecs>(
     await options.run(config, { signal: controller.signal, log, positionals: cli.positionals });
     // leave Deno.exitCode as the program set it (0 by default)
   } catch (error) {
+    const refused = permissionRefusal(error);
     if (error instanceof ConfigError || error instanceof UsageError) {
       writeErr(`error: ${error.message}`);
+      Deno.exitCode = 2;
+    } else if (refused !== undefined) {
+      writeErr(`error: ${permissionHint(refused, options.name, options.task)}`);
       Deno.exitCode = 2;
     } else {
       log.error("stopped by an unrecoverable error", { error: describeError(error) });

@@ -17,6 +17,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
+import { Agent as HttpsAgent } from "node:https";
 import { Backoff } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./delay.ts";
 import type { Logger } from "./log.ts";
@@ -38,6 +39,11 @@ export interface S3ObjectStoreOptions {
   endpoint?: string;
   /** Path-style addressing (MinIO, s3rver). @default false */
   forcePathStyle?: boolean;
+  /**
+   * PEM text of the CA certificates trusted for the endpoint's TLS (`AWS_CA_BUNDLE`);
+   * replaces the default roots, as the AWS CLI does. @default the system's roots
+   */
+  caBundle?: string;
   /** Fixed credentials; the SDK's default chain when absent. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Attempts per call for retriable failures. @default 5 */
@@ -75,9 +81,52 @@ const CREDENTIAL_ERRORS = new Set([
   "CredentialsProviderError",
 ]);
 
+const TLS_CODES: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is signed by an unknown CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "its certificate is signed by an unknown CA",
+  SELF_SIGNED_CERT_IN_CHAIN: "its certificate chain holds an untrusted self-signed CA",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed",
+  CERT_HAS_EXPIRED: "its certificate has expired",
+  CERT_NOT_YET_VALID: "its certificate is not valid yet",
+  ERR_TLS_CERT_ALTNAME_INVALID: "its certificate does not name this host",
+};
+
+const TLS_MESSAGES: [RegExp, string][] = [
+  [
+    /unable to verify the first certificate|unknown ?issuer|UnknownIssuer|unable to get local issuer/i,
+    "its certificate is signed by an unknown CA",
+  ],
+  [/self[- ]signed/i, "its certificate is self-signed or signed by an untrusted CA"],
+  [/expired/i, "its certificate has expired"],
+  [
+    /altnames|does not match|NotValidForName|name mismatch/i,
+    "its certificate does not name this host",
+  ],
+  [/certificate|InvalidCertificate/i, "its certificate was refused"],
+];
+
+/**
+ * Recognizes a refused TLS certificate in an SDK error (Node's codes or the message).
+ *
+ * @param error the error
+ * @returns what is wrong with the certificate, or `undefined` for other errors
+ */
+export function tlsProblem(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code in TLS_CODES) return `${TLS_CODES[code]} (${e.message})`;
+    for (const [pattern, problem] of TLS_MESSAGES) {
+      if (pattern.test(e.message)) return `${problem} (${e.message})`;
+    }
+    e = e.cause;
+  }
+  return undefined;
+}
+
 /** Stores objects in one S3 bucket. */
 export class S3ObjectStore implements ObjectStore {
   #client: S3Client;
+  #endpoint: string;
   #bucket: string;
   #maxAttempts: number;
   #backoff: Backoff;
@@ -98,6 +147,10 @@ export class S3ObjectStore implements ObjectStore {
     };
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
+    if (options.caBundle !== undefined) {
+      config.requestHandler = { httpsAgent: new HttpsAgent({ ca: options.caBundle }) };
+    }
+    this.#endpoint = options.endpoint ?? `https://s3.${config.region}.amazonaws.com`;
     this.#client = new S3Client(config);
     this.#bucket = options.bucket;
     this.#maxAttempts = options.maxAttempts ?? 5;
@@ -115,6 +168,15 @@ export class S3ObjectStore implements ObjectStore {
       return new ObjectStoreError(
         `${what}: the AWS SDK was refused a permission (${detail}); run with the consume ` +
           "task's permissions or add the named one",
+        false,
+        { cause: error },
+      );
+    }
+    const tls = tlsProblem(error);
+    if (tls !== undefined) {
+      return new ObjectStoreError(
+        `${what}: the TLS connection to ${this.#endpoint} failed: ${tls}; if the endpoint ` +
+          "uses a private CA, set AWS_CA_BUNDLE to that CA's PEM file, otherwise fix S3_ENDPOINT",
         false,
         { cause: error },
       );

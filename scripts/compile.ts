@@ -1,15 +1,18 @@
 /**
  * `deno task compile`: builds `dist/wikistream-producer`, `dist/wikistream-consumer`
  * and `dist/wikistream-broker` with `deno compile`. The permission flags are
- * taken from the deno.json task that runs each program, minus `--env-file`
- * (compiling with it would embed the .env values in the binary), so the
- * binaries and the tasks cannot drift apart.
+ * the ones `deno task` grants each program through `lib/launch.ts`, computed by
+ * the same function for the folders configured when compiling (relative to the
+ * binary's working folder), and no .env value is embedded, so the binaries and
+ * the tasks cannot drift apart.
  *
  * `deno compile` downloads the Deno runtime (denort) from dl.deno.land on first
  * use; where that host is unreachable the script fails with one clear message.
  *
  * @module
  */
+
+import { planLaunch } from "../lib/launch.ts";
 
 /** The programs that get a binary. */
 export const PROGRAMS = ["producer", "consumer", "broker"] as const;
@@ -25,29 +28,22 @@ export interface CompilePlan {
 }
 
 /**
- * Finds the `deno run` task of an entry file and turns it into `deno compile` arguments.
+ * Turns the launcher's plan for a program into `deno compile` arguments: the same
+ * permissions `deno task` grants for this environment (folders relative to the
+ * binary's working folder), so set STATE_DIR, BROKER_DATA_DIR or OUTPUT_URL before
+ * compiling to bake in other folders.
  *
- * @param tasks the `tasks` object of deno.json
  * @param program `producer`, `consumer` or `broker`
+ * @param env the environment whose configuration decides the folders
  * @returns the plan
- * @throws {Error} when no single task runs `<program>.ts`
  */
 export function compilePlan(
-  tasks: Record<string, string | { command: string }>,
   program: string,
+  env: Record<string, string | undefined>,
 ): CompilePlan {
-  const entry = `${program}.ts`;
-  const commands = Object.values(tasks)
-    .map((t) => (typeof t === "string" ? t : t.command).trim())
-    .filter((c) => c.startsWith("deno run ") && c.split(/\s+/).at(-1) === entry);
-  if (commands.length !== 1) {
-    throw new Error(
-      `Cannot plan the ${program} binary: deno.json must have exactly one task ending in "deno run … ${entry}", found ${commands.length}`,
-    );
-  }
-  const flags = commands[0]!.split(/\s+/).slice(2, -1).filter((a) => !a.startsWith("--env-file"));
+  const run = planLaunch(program, [], env, ".").args;
   const output = `dist/wikistream-${program}`;
-  return { program, output, args: ["compile", "--output", output, ...flags, entry] };
+  return { program, output, args: ["compile", "--output", output, ...run.slice(1)] };
 }
 
 function writeErr(text: string): void {
@@ -57,10 +53,9 @@ function writeErr(text: string): void {
 const UNREACHABLE_REGEXP = /dl\.deno\.land|dns error|error sending request|Connect|denort/i;
 
 async function main(): Promise<number> {
-  const config = JSON.parse(await Deno.readTextFile("deno.json"));
   let plans: CompilePlan[];
   try {
-    plans = PROGRAMS.map((p) => compilePlan(config.tasks, p));
+    plans = PROGRAMS.map((p) => compilePlan(p, Deno.env.toObject()));
   } catch (error) {
     writeErr(`error: ${error instanceof Error ? error.message : error}\n`);
     return 2;

@@ -12,6 +12,7 @@ import {
 import { queryParquet } from "./_helpers/duckdb.ts";
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
 import { startS3Server } from "./_helpers/s3_server.ts";
+import { programArgs } from "./_helpers/program_command.ts";
 
 type Event = Record<string, unknown> & {
   meta: { id: string; dt: string };
@@ -139,14 +140,15 @@ Deno.test({
       await using broker = await startBroker({ dataDir, partitions: 2 });
       const events = (await loadRecordedEvents(2000)) as Event[];
       await produceEvents(broker.url, events);
+      const env = {
+        KAFKA_REST_URL: broker.url.href,
+        OUTPUT_URL: lake,
+        FLUSH_INTERVAL_MS: "600000",
+        LOG_FORMAT: "json",
+      };
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../consumer.ts", import.meta.url).pathname],
-        env: {
-          KAFKA_REST_URL: broker.url.href,
-          OUTPUT_URL: lake,
-          FLUSH_INTERVAL_MS: "600000",
-          LOG_FORMAT: "json",
-        },
+        args: programArgs("consume", [], env),
+        env,
         stdin: "null",
         stdout: "null",
         stderr: "piped",

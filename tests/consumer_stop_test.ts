@@ -12,6 +12,7 @@ import {
 } from "../lib/object_store.ts";
 import { assertNoDuplicates, readLakeRows, testConsumerConfig } from "./_helpers/consumer_setup.ts";
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
+import { programArgs } from "./_helpers/program_command.ts";
 
 const CONSUMER = new URL("../consumer.ts", import.meta.url).pathname;
 const EVENTS = 1500;
@@ -220,14 +221,15 @@ Deno.test({
   async fn() {
     await withLake(async (brokerUrl, lake, events) => {
       await lakeWithIncompleteUnit(brokerUrl, lake);
+      const env = {
+        KAFKA_REST_URL: brokerUrl.href,
+        OUTPUT_URL: lake,
+        FLUSH_MAX_ROWS: "400",
+        LOG_FORMAT: "json",
+      };
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", CONSUMER],
-        env: {
-          KAFKA_REST_URL: brokerUrl.href,
-          OUTPUT_URL: lake,
-          FLUSH_MAX_ROWS: "400",
-          LOG_FORMAT: "json",
-        },
+        args: programArgs("consume", [], env),
+        env,
         stdin: "null",
         stdout: "null",
         stderr: "piped",

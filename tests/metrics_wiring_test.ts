@@ -6,6 +6,7 @@ import { MetricsRegistry } from "../lib/metrics.ts";
 import { startTestBroker } from "./_helpers/broker_http.ts";
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
+import { programArgs, taskOfEntry } from "./_helpers/program_command.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -21,9 +22,10 @@ interface MetricsProgram extends AsyncDisposable {
 
 /** Starts `<program>.ts` and waits for its "serving metrics" log line. */
 async function startProgram(program: string, env: Record<string, string>): Promise<MetricsProgram> {
+  const fullEnv = { LOG_FORMAT: "json", LOG_LEVEL: "info", METRICS_PORT: "0", ...env };
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`${program}.ts`, ROOT).pathname],
-    env: { LOG_FORMAT: "json", LOG_LEVEL: "info", METRICS_PORT: "0", ...env },
+    args: programArgs(taskOfEntry(`${program}.ts`)!, [], fullEnv),
+    env: fullEnv,
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startBroker } from "../lib/broker/broker_server.ts";
 import { readAllRecords } from "./_helpers/read_topic.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
+import { programArgs } from "./_helpers/program_command.ts";
 
 const PRODUCER = new URL("../producer.ts", import.meta.url).pathname;
 const FILE = "6rzan-real-time-system_2026-05-05.ndjson";
@@ -9,18 +10,19 @@ const TOPIC = "wikimedia-changes";
 const BATCH = 50;
 
 function spawnProducer(env: Record<string, string>, args: string[] = []): Deno.ChildProcess {
+  const fullEnv = {
+    LOG_FORMAT: "json",
+    LOG_LEVEL: "info",
+    PRODUCE_LINGER_MS: "20",
+    PRODUCE_RETRY_BACKOFF_MS: "5",
+    STREAM_RECONNECT_BACKOFF_MS: "5",
+    PROGRESS_INTERVAL_MS: "0",
+    USER_AGENT: "wikistream-tests/0.1 (https://example.org; tests@example.org)",
+    ...env,
+  };
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", PRODUCER, ...args],
-    env: {
-      LOG_FORMAT: "json",
-      LOG_LEVEL: "info",
-      PRODUCE_LINGER_MS: "20",
-      PRODUCE_RETRY_BACKOFF_MS: "5",
-      STREAM_RECONNECT_BACKOFF_MS: "5",
-      PROGRESS_INTERVAL_MS: "0",
-      USER_AGENT: "wikistream-tests/0.1 (https://example.org; tests@example.org)",
-      ...env,
-    },
+    args: programArgs("produce", args, fullEnv),
+    env: fullEnv,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,7 @@ import { createLogger, memorySink } from "../lib/log.ts";
 import { PIPELINE_OPTIONS, runPipeline } from "../lib/pipeline_runner.ts";
 import { queryParquet } from "./_helpers/duckdb.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
+import { programArgs } from "./_helpers/program_command.ts";
 
 const RECORDING = "6rzan-real-time-system_2026-05-05.ndjson";
 
@@ -90,10 +91,7 @@ Deno.test("start.ts serves all three metric families on METRICS_PORT and stops c
   await using sse = await startSseServer({ events: lines, atEnd: "hold" });
   try {
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../start.ts", import.meta.url).pathname,
+      args: programArgs("start", [
         `--stream-url=${sse.url.href}`,
         "--since=2020-01-01T00:00:00Z",
         "--broker-port=0",
@@ -103,7 +101,7 @@ Deno.test("start.ts serves all three metric families on METRICS_PORT and stops c
         "--progress-interval-ms=0",
         "--log-format=json",
         "--metrics-port=0",
-      ],
+      ]),
       stdout: "null",
       stderr: "piped",
     }).spawn();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { programArgs } from "./program_command.ts";
 
 /** Options for {@linkcode spawnBroker}. */
 export interface SpawnBrokerOptions {
@@ -30,7 +31,6 @@ export interface BrokerProcess {
 }
 
 const READY_REGEXP = /wikistream broker listening on (http:\/\/\S+)/;
-const BROKER_PATH = new URL("../../broker.ts", import.meta.url);
 
 /**
  * Spawns the broker and waits until it is ready.
@@ -40,18 +40,16 @@ const BROKER_PATH = new URL("../../broker.ts", import.meta.url);
  * @throws {Error} with the broker's stderr when it exits or is not ready in time
  */
 export async function spawnBroker(options: SpawnBrokerOptions): Promise<BrokerProcess> {
+  const env = { LOG_FORMAT: "json", LOG_LEVEL: "warn", ...options.env };
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      BROKER_PATH.pathname,
+    args: programArgs("broker", [
       "--data-dir",
       options.dataDir,
       "--port",
       String(options.port ?? 0),
       ...(options.extraArgs ?? []),
-    ],
-    env: { LOG_FORMAT: "json", LOG_LEVEL: "warn", ...options.env },
+    ], env),
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { S3RVER_CREDENTIALS, S3RVER_READY_REGEXP, s3rverClientEnv } from "./s3_server_process.ts";
 import { ProducerStateStore } from "../../lib/producer_state_store.ts";
+import { programArgs, taskOfEntry } from "./program_command.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const SSE_SERVER = new URL("tests/_helpers/sse_server.ts", ROOT).pathname;
@@ -251,9 +252,14 @@ export class PipelineHarness {
         `\n----- ${role} start #${n} at ${new Date().toISOString()} -----\n`,
       ),
     );
+    // Programs run with their task's permissions; test doubles (SSE, s3rver) with -A.
+    const fullEnv = { NO_COLOR: "1", ...env };
+    const task = taskOfEntry(args[0]!);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", ...args],
-      env: { NO_COLOR: "1", ...env },
+      args: task
+        ? programArgs(task, args.slice(1), fullEnv)
+        : ["run", "-A", "--no-prompt", ...args],
+      env: fullEnv,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

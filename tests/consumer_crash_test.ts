@@ -8,8 +8,6 @@ import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts"
 import { seededRandom } from "./_helpers/test_utils.ts";
 import { programArgs } from "./_helpers/program_command.ts";
 
-const CONSUMER = new URL("../consumer.ts", import.meta.url).pathname;
-
 function consumerEnv(brokerUrl: URL, lake: string, extra: Record<string, string> = {}) {
   return {
     KAFKA_REST_URL: brokerUrl.href,

@@ -14,7 +14,6 @@ import { assertNoDuplicates, readLakeRows, testConsumerConfig } from "./_helpers
 import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts";
 import { programArgs } from "./_helpers/program_command.ts";
 
-const CONSUMER = new URL("../consumer.ts", import.meta.url).pathname;
 const EVENTS = 1500;
 
 /** A store that calls hooks before delegating, to stop or fail the consumer at a chosen step. */

@@ -14,6 +14,7 @@ import { CONSUMER_OPTIONS } from "../lib/consumer_config.ts";
 import { METRICS_OPTIONS } from "../lib/metrics_options.ts";
 import { PRODUCER_OPTIONS } from "../lib/producer_config.ts";
 import { LOG_OPTIONS } from "../lib/program.ts";
+import { permissionFlags, PROGRAM_PROFILES } from "../lib/program_permissions.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -101,16 +102,18 @@ function userOf(stages: Stage[], stage: Stage): string | undefined {
   return parent ? userOf(stages, parent) : undefined;
 }
 
-/** The deno.json task command that runs `entry`, without `--env-file`, as argv. */
-async function taskArgv(entry: string): Promise<string[]> {
+/** The deno.json task command that launches `program`, without `--env-file`, as argv. */
+async function taskArgv(program: string): Promise<string[]> {
   const config = JSON.parse(await readText("deno.json"));
   const matches = Object.entries(config.tasks as Record<string, string | { command: string }>)
     .map(([name, task]) => [name, typeof task === "string" ? task : task.command] as const)
-    .filter(([, command]) => new RegExp(`^deno run .*\\s${entry}$`).test(command.trim()));
+    .filter(([, command]) =>
+      new RegExp(`^deno run .*\\slib/launch\\.ts ${program}$`).test(command.trim())
+    );
   assert.equal(
     matches.length,
     1,
-    `deno.json must have exactly one task ending in "deno run … ${entry}", found ${matches.length}`,
+    `deno.json must have exactly one task ending in "deno run … lib/launch.ts ${program}", found ${matches.length}`,
   );
   return matches[0]![1].trim().split(/\s+/).filter((arg) => !arg.startsWith("--env-file"));
 }
@@ -452,9 +455,10 @@ Deno.test("docker-compose.yaml passes every option of a program to each containe
         problems.push(`${name}: ${env} is "${environment[env]}", not \${${env}…} from .env`);
       }
     }
-    // Every variable given must be one the program may read (Dockerfile --allow-env).
-    const allowEnv = stages.find((s) => s.name === target)?.entrypoint
-      ?.find((a) => a.startsWith("--allow-env="))?.slice("--allow-env=".length).split(",") ?? [];
+    // Every variable given must be one the program may read (the launcher's --allow-env).
+    assert.ok(stages.find((s) => s.name === target), `Dockerfile has a "${target}" target`);
+    const allowEnv = permissionFlags(target, { env: {}, args: [], root: "/app" })
+      .find((a) => a.startsWith("--allow-env="))?.slice("--allow-env=".length).split(",") ?? [];
     const allowed = (key: string) =>
       allowEnv.some((a) => a.endsWith("*") ? key.startsWith(a.slice(0, -1)) : a === key);
     for (const key of Object.keys(environment)) {
@@ -512,8 +516,9 @@ Deno.test("docker-compose.yaml gives each program a stop_grace_period above its 
     if (service.stop_grace_period !== undefined) durationMs(service.stop_grace_period);
     const target = service.build?.target;
     if (target === undefined) continue;
-    const entry = stages.find((s) => s.name === target)?.entrypoint?.at(-1);
-    assert.ok(entry !== undefined && entry.endsWith(".ts"), `${name}: ${target} runs a .ts entry`);
+    const launched = stages.find((s) => s.name === target)?.entrypoint?.at(-1);
+    const entry = launched === undefined ? undefined : PROGRAM_PROFILES[launched]?.entry;
+    assert.ok(entry !== undefined, `${name}: ${target} launches a program`);
     const bound = await drainBoundMs(entry, PROGRAM_SPECS[target]!);
     assert.ok(
       service.stop_grace_period,
@@ -623,7 +628,7 @@ Deno.test("Dockerfile entrypoints equal the deno.json tasks and run as a non-roo
   for (const program of ["producer", "consumer", "broker"]) {
     const stage = stages.find((s) => s.name === program);
     assert.ok(stage, `Dockerfile has a "${program}" target`);
-    assert.deepEqual(stage.entrypoint, await taskArgv(`${program}.ts`));
+    assert.deepEqual(stage.entrypoint, await taskArgv(program));
     assert.ok(!stage.entrypoint!.includes("--allow-all") && !stage.entrypoint!.includes("-A"));
     assert.equal(userOf(stages, stage), "deno", `${program} runs as the deno user`);
   }

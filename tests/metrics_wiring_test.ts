@@ -8,8 +8,6 @@ import { loadRecordedEvents, produceEvents } from "./_helpers/produce_events.ts"
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
 import { programArgs, taskOfEntry } from "./_helpers/program_command.ts";
 
-const ROOT = new URL("../", import.meta.url);
-
 /** A program started as a subprocess with `METRICS_PORT=0`. */
 interface MetricsProgram extends AsyncDisposable {
   /** Root URL of its metrics endpoint. */

@@ -4,7 +4,6 @@ import { readAllRecords } from "./_helpers/read_topic.ts";
 import { readRecordedLines, startSseServer } from "./_helpers/sse_server.ts";
 import { programArgs } from "./_helpers/program_command.ts";
 
-const PRODUCER = new URL("../producer.ts", import.meta.url).pathname;
 const FILE = "6rzan-real-time-system_2026-05-05.ndjson";
 const TOPIC = "wikimedia-changes";
 const BATCH = 50;

@@ -272,6 +272,11 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       }
     }, Math.max(10, Math.min(1000, Math.floor(this.#idleMs / 4))));
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // A stop cancels the reader instead of relying on the fetch signal to end the body read
+    // (issue 9 reports stream connections open 20 s or more that kept delivering after it).
+    const cancelRead = () => void reader?.cancel().catch(() => {});
+    signal.addEventListener("abort", cancelRead, { once: true });
+    connection.signal.addEventListener("abort", cancelRead, { once: true });
     try {
       let response: Response;
       try {
@@ -312,6 +317,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       // never decoded here: messages decode their data only when asked.
       const bytes = response.body.getReader();
       reader = bytes;
+      if (connectionSignal.aborted) cancelRead();
       const parser = new SseEventParser<T>(this.#parserOptions);
       let ready: SseMessage<T>[] = [];
       const collect = (message: SseMessage<T>) => void ready.push(message);
@@ -324,6 +330,8 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
           throw error;
         }
         if (result.done) {
+          // A cancelled read also ends here: an idle timeout is then a failure, a stop is not.
+          if (connection.signal.aborted) throw connection.signal.reason;
           parser.end();
           return;
         }
@@ -337,6 +345,8 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       }
     } finally {
       clearInterval(watchdog);
+      signal.removeEventListener("abort", cancelRead);
+      connection.signal.removeEventListener("abort", cancelRead);
       connection.abort(new RetriableStreamError("connection closed by the client"));
       await reader?.cancel().catch(() => {});
     }

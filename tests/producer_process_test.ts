@@ -114,3 +114,46 @@ Deno.test("producer exits 2 with a clear message when the stream answers 403", a
   assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test({
+  name:
+    "producer stops within seconds of SIGINT on a stream connection open 31 s, all acknowledged",
+  async fn() {
+    // Issue 9 reports that with a connection 20 s old or more the read went on until the drain
+    // timeout (PRODUCE_DRAIN_TIMEOUT_MS, 20 s) and ended with unacknowledged batches.
+    const dir = await Deno.makeTempDir();
+    const lines = await readRecordedLines(FILE); // 2,476 events: 41 s at 60/s
+    await using broker = await startBroker({ dataDir: `${dir}/broker` });
+    await using sse = await startSseServer({
+      events: lines,
+      eventsPerSecond: 60,
+      eventsPerChunk: 3,
+    });
+    const child = spawnProducer({
+      STREAM_URL: sse.url.href,
+      KAFKA_REST_URL: broker.url.href,
+      STATE_DIR: `${dir}/state`,
+    }, ["--since", "0"]);
+    const stderr = child.stderr.text();
+    const stdout = child.stdout.text();
+    await new Promise((r) => setTimeout(r, 31_000));
+    child.kill("SIGINT");
+    const signalledAt = performance.now();
+    const status = await child.status;
+    const stopMs = performance.now() - signalledAt;
+    const log = (await stdout) + (await stderr);
+    assert.equal(status.code, 0, log);
+    assert.ok(stopMs < 3000, `exited ${Math.round(stopMs)} ms after SIGINT`);
+    assert.doesNotMatch(log, /stopped before every batch was acknowledged/);
+    assert.equal(sse.connections.length, 1, "one connection, 31 s old at the stop");
+    const stopped = log.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === "stopped");
+    assert.ok(stopped, log);
+    const eventsIn = stopped.eventsIn as number;
+    assert.ok(eventsIn > 30 * 60 * 0.8 && eventsIn < lines.length, `${eventsIn} events read`);
+    assert.equal(stopped.produced, eventsIn, "every event read was acknowledged");
+    const records = await readAllRecords(broker.url, TOPIC);
+    assert.equal(records.length, eventsIn);
+    await Deno.remove(dir, { recursive: true });
+  },
+});

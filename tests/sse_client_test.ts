@@ -113,3 +113,46 @@ Deno.test("SseClient treats an event: error frame as a reconnect", async () => {
   assert.deepEqual(got, ["first", "first"], "the frame after the error is not read");
   assert.match(reasons[0]!, /event: error/);
 });
+
+Deno.test("SseClient stops reading at once on abort even when the fetch body ignores its signal", async () => {
+  // Issue 9 reports stream connections (open 20 s or more) whose body read went on after the
+  // fetch signal aborted; this fetch reproduces that, so the client must cancel the read itself.
+  const lines = await readRecordedLines("6rzan-real-time-system_2026-05-05.ndjson", 2000);
+  await using server = await startSseServer({
+    events: lines,
+    eventsPerSecond: 200,
+    eventsPerChunk: 4,
+  });
+  const client = new SseClient({
+    url: new URL("?since=0", server.url),
+    userAgent: "ua-test/1",
+    fetch: (input, init) => fetch(input, { ...init, signal: null }),
+  });
+  const controller = new AbortController();
+  let received = 0;
+  let afterAbort = 0;
+  const reading = (async () => {
+    for await (const _ of client.messages(controller.signal)) {
+      if (controller.signal.aborted) afterAbort++;
+      else received++;
+    }
+  })();
+  while (received < 50) await new Promise((r) => setTimeout(r, 10));
+  controller.abort();
+  const abortedAt = performance.now();
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const ended = await Promise.race([
+    reading.then(() => true),
+    new Promise<false>((r) => deadline = setTimeout(() => r(false), 1000)),
+  ]);
+  clearTimeout(deadline);
+  const stopMs = Math.round(performance.now() - abortedAt);
+  if (!ended) {
+    await server.close(); // ends the body, so the read loop ends and the test can report
+    await reading;
+  }
+  assert.ok(ended, `still reading 1 s after the abort (${afterAbort} events after it)`);
+  assert.ok(stopMs < 1000, `${stopMs} ms`);
+  assert.equal(afterAbort, 0, "no event is yielded after the abort");
+  assert.equal(server.connections.length, 1);
+});

@@ -76,6 +76,11 @@ export interface SseServerOptions {
   atEnd?: "hold" | "close";
   /** Events per written chunk. @default 32 */
   eventsPerChunk?: number;
+  /**
+   * Replay at about this rate, one chunk at a time, like the live service (a connection then
+   * stays open and delivering for `events.length / eventsPerSecond` s). @default as fast as read
+   */
+  eventsPerSecond?: number;
   /** Host to bind. @default "127.0.0.1" */
   hostname?: string;
   /** Port; 0 picks a free one. @default 0 */
@@ -180,6 +185,9 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
   const random = seededRandom(options.seed ?? 1);
   const statuses = [...(options.statuses ?? [])];
   const perChunk = options.eventsPerChunk ?? 32;
+  const chunkIntervalMs = options.eventsPerSecond === undefined
+    ? 0
+    : perChunk * 1000 / options.eventsPerSecond;
   const connections: SseConnectionRecord[] = [];
   const closing = new AbortController();
   const encoder = new TextEncoder();
@@ -221,7 +229,22 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
         if (closing.signal.aborted) resolve();
         else closing.signal.addEventListener("abort", () => resolve(), { once: true });
       });
+    // Ends the pacing wait early when the server closes or the client goes away.
+    const gone = new AbortController();
+    const ended = AbortSignal.any([closing.signal, gone.signal]);
+    const pace = () =>
+      new Promise<void>((resolve) => {
+        if (ended.aborted) return resolve();
+        const done = () => {
+          clearTimeout(timer);
+          ended.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, chunkIntervalMs);
+        ended.addEventListener("abort", done, { once: true });
+      });
     const body = new ReadableStream<Uint8Array>({
+      cancel: () => gone.abort(),
       pull: async (controller) => {
         if (!opened) {
           opened = true;
@@ -241,6 +264,14 @@ export function startSseServer(options: SseServerOptions): Promise<RunningSseSer
             return;
           }
         } else if (next < events.length) {
+          if (chunkIntervalMs > 0 && sentOnConnection > 0) {
+            await pace();
+            if (gone.signal.aborted) return; // cancelled: nothing more to write
+            if (closing.signal.aborted) {
+              controller.close();
+              return;
+            }
+          }
           let text = "";
           for (let n = 0; n < perChunk && next < events.length; n++) {
             const frame = `event: message\nid: [{"topic":"${PRIMARY_TOPIC}","partition":0,` +

@@ -15,6 +15,7 @@ import { brokerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 export async function main(): Promise<void> {
   await runProgram({
     name: "broker",
+    task: "broker",
     summary:
       "Local Kafka broker speaking the Confluent REST Proxy v2 API, with durable logs under the data directory.",
     specs: { ...BROKER_OPTIONS, ...METRICS_OPTIONS },

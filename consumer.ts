@@ -16,6 +16,7 @@ import { consumerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 export async function main(): Promise<void> {
   await runProgram({
     name: "consumer",
+    task: "consume",
     summary: "Consume wikimedia-changes from the Kafka REST Proxy into a Parquet lake " +
       "(S3, MinIO or a folder), exactly once per record.",
     specs: { ...CONSUMER_OPTIONS, ...METRICS_OPTIONS },

@@ -16,6 +16,7 @@ import { createProducerStats, runProducer } from "./lib/producer_pipeline.ts";
 export async function main(): Promise<void> {
   await runProgram({
     name: "producer",
+    task: "produce",
     summary: "Reads Wikimedia recentchange events (SSE) and produces them to Kafka through the " +
       "REST Proxy v2 API. Resumes from the saved position in STATE_DIR after a restart.",
     specs: { ...PRODUCER_OPTIONS, ...METRICS_OPTIONS },

@@ -19,6 +19,7 @@ async function writeStdout(text: string): Promise<void> {
 if (import.meta.main) {
   await runProgram({
     name: "query",
+    task: "query",
     summary:
       'Runs DuckDB SQL over the lake. The view "events" is defined over every Parquet file\n' +
       'below OUTPUT_URL, with hive partition columns. Example:\n  deno task query "SELECT wiki, count(*) AS n FROM events GROUP BY wiki ORDER BY n DESC LIMIT 10"',

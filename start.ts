@@ -28,6 +28,7 @@ const NO_BROKER_YET: BrokerStats = {
 export async function main(): Promise<void> {
   await runProgram({
     name: "wikistream",
+    task: "start",
     summary: "Run the whole pipeline locally: embedded broker, producer on the live stream " +
       "(or --stream-url), consumer writing Parquet to OUTPUT_URL (default ./lake).",
     specs: { ...PIPELINE_OPTIONS, ...METRICS_OPTIONS },

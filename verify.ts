@@ -26,6 +26,7 @@ if (import.meta.main) {
   let violations = false;
   await runProgram({
     name: "verify",
+    task: "verify",
     summary: "Checks a lake: every data file readable, offsets contiguous per Kafka partition,\n" +
       "row counts equal to the manifests, no event_id twice. Exits 1 on any violation.",
     specs: VERIFY_OPTIONS,

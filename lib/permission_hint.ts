@@ -53,7 +53,10 @@ export function permissionHint(
   program: string,
   task?: string,
 ): string {
-  const flag = `--allow-${refusal.kind}${refusal.target ? `=${refusal.target}` : ""}`;
+  // Deno 2.9 asks for sys "ca" but its --allow-sys=<list> cannot name it
+  const named = refusal.target !== undefined &&
+    !(refusal.kind === "sys" && refusal.target === "ca");
+  const flag = `--allow-${refusal.kind}${named ? `=${refusal.target}` : ""}`;
   const what = `${refusal.kind} access${refusal.target ? ` to "${refusal.target}"` : ""}`;
   const through = task
     ? `run it with \`deno task ${task}\`, which grants exactly the folders and variables you configure (in .env or as options)`

@@ -148,7 +148,10 @@ export class S3ObjectStore implements ObjectStore {
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
     if (options.caBundle !== undefined) {
-      config.requestHandler = { httpsAgent: new HttpsAgent({ ca: options.caBundle }) };
+      // keep-alive and socket limit as the SDK's own default agent
+      config.requestHandler = {
+        httpsAgent: new HttpsAgent({ ca: options.caBundle, keepAlive: true, maxSockets: 50 }),
+      };
     }
     this.#endpoint = options.endpoint ?? `https://s3.${config.region}.amazonaws.com`;
     this.#client = new S3Client(config);

@@ -53,15 +53,17 @@ export function taskProgram(task: string): string {
  * @param task the task name
  * @param args the program's arguments
  * @param env the variables the test adds to the inherited environment
+ * @param inherit false when the child gets only `env` (`clearEnv: true`)
  * @returns arguments for `Deno.execPath()`
  */
 export function programArgs(
   task: string,
   args: readonly string[] = [],
   env: Record<string, string> = {},
+  inherit = true,
 ): string[] {
-  return planLaunch(taskProgram(task), args, { ...Deno.env.toObject(), ...env }, REPOSITORY_ROOT)
-    .args;
+  const seen = inherit ? { ...Deno.env.toObject(), ...env } : env;
+  return planLaunch(taskProgram(task), args, seen, REPOSITORY_ROOT).args;
 }
 
 /**

@@ -24,9 +24,16 @@ export interface TestS3Server extends AsyncDisposable {
  * Starts s3rver.
  *
  * @param bucket bucket name
+ * @param tls serve HTTPS with this key and certificate (the endpoint is then https://localhost);
+ *   s3rver then runs under Node.js, because its keep-alive HTTPS connections stall when
+ *   it is served by Deno's `node:https` (the AWS SDK client under Deno works with it on Node)
  * @returns the running server
  */
-export async function startS3Server(bucket = "wikistream-test"): Promise<TestS3Server> {
+export async function startS3Server(
+  bucket = "wikistream-test",
+  tls?: { keyFile: string; certFile: string },
+): Promise<TestS3Server> {
+  if (tls) return await startTlsS3Server(bucket, tls);
   const directory = await Deno.makeTempDir({ prefix: "wikistream-s3rver-" });
   const server = new S3rver({
     address: "127.0.0.1",
@@ -43,6 +50,73 @@ export async function startS3Server(bucket = "wikistream-test"): Promise<TestS3S
     if (closed) return;
     closed = true;
     await server.close();
+    await Deno.remove(directory, { recursive: true }).catch(() => {});
+  };
+  return {
+    endpoint,
+    bucket,
+    credentials,
+    env: {
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: "true",
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: "us-east-1",
+      AWS_EC2_METADATA_DISABLED: "true",
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+const NODE_S3RVER = `
+const S3rver = require(process.env.S3RVER_MODULE);
+const fs = require("fs");
+const server = new S3rver({
+  address: "127.0.0.1", port: 0, silent: true, directory: process.env.S3RVER_DIR,
+  key: fs.readFileSync(process.env.S3RVER_KEY), cert: fs.readFileSync(process.env.S3RVER_CERT),
+  configureBuckets: [{ name: process.env.S3RVER_BUCKET, configs: [] }],
+});
+server.run().then((info) => console.log("listening " + info.port));
+process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
+`;
+
+async function startTlsS3Server(
+  bucket: string,
+  tls: { keyFile: string; certFile: string },
+): Promise<TestS3Server> {
+  const directory = await Deno.makeTempDir({ prefix: "wikistream-s3rver-tls-" });
+  const child = new Deno.Command("node", {
+    args: ["-e", NODE_S3RVER],
+    env: {
+      S3RVER_MODULE: new URL("../../node_modules/s3rver", import.meta.url).pathname,
+      S3RVER_DIR: directory,
+      S3RVER_KEY: tls.keyFile,
+      S3RVER_CERT: tls.certFile,
+      S3RVER_BUCKET: bucket,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/listening \d+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("s3rver under node exited before listening");
+    text += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const port = Number(/listening (\d+)/.exec(text)![1]);
+  const endpoint = `https://localhost:${port}`;
+  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    child.kill("SIGTERM");
+    await child.status;
     await Deno.remove(directory, { recursive: true }).catch(() => {});
   };
   return {

@@ -13,6 +13,15 @@ import { type Data, DataType, makeData } from "apache-arrow";
 const TWO_POW_32 = 4294967296;
 const ENCODER = new TextEncoder();
 
+/** Counts the strings written with a lone surrogate (replaced by U+FFFD), across columns. */
+export interface TextFaults {
+  /** Strings that held at least one lone surrogate. */
+  loneSurrogates: number;
+}
+
+/** Lone surrogates replaced by {@linkcode writeUtf8} so far (read before and after a call). */
+let replacedSurrogates = 0;
+
 function wrongType(type: DataType, expected: string): TypeError {
   return new TypeError(
     `Cannot build column as its type must be ${expected}: current value is ${type}`,
@@ -73,6 +82,7 @@ function writeUtf8(s: string, out: Uint8Array, pos: number): number {
           continue;
         }
         c = 0xfffd;
+        replacedSurrogates++;
       }
       out[pos++] = 0xe0 | (c >> 12);
       out[pos++] = 0x80 | ((c >> 6) & 0x3f);
@@ -100,6 +110,7 @@ export class Utf8Column {
   #lastStart = 0;
   #lastLen1 = 0;
   #cache: Map<string, number> | undefined;
+  #faults: TextFaults | undefined;
 
   /**
    * Creates an empty column.
@@ -108,12 +119,14 @@ export class Utf8Column {
    * @param bytesPerRow initial byte capacity per row
    * @param cacheValues remember the encoded position of each distinct value (low-cardinality
    *   columns: repeated values are encoded and stored once)
+   * @param faults counts the values written with a lone surrogate (stored as U+FFFD)
    */
-  constructor(capacity: number, bytesPerRow: number, cacheValues: boolean) {
+  constructor(capacity: number, bytesPerRow: number, cacheValues: boolean, faults?: TextFaults) {
     this.#bytes = new Uint8Array(Math.max(64, capacity * bytesPerRow));
     this.#start = new Int32Array(capacity);
     this.#len1 = new Int32Array(capacity);
     this.#cache = cacheValues ? new Map() : undefined;
+    this.#faults = faults;
   }
 
   /** Bytes of UTF-8 held. */
@@ -178,7 +191,9 @@ export class Utf8Column {
     }
     const bytes = this.#bytes;
     const start = pos;
+    const replaced = replacedSurrogates;
     if (n >= NATIVE_ENCODE_MIN_LENGTH) {
+      if (!value.isWellFormed()) replacedSurrogates++;
       pos += ENCODER.encodeInto(value, bytes.subarray(pos)).written;
     } else {
       pos = writeUtf8(value, bytes, pos);
@@ -187,6 +202,11 @@ export class Utf8Column {
     this.#pos = pos;
     this.#start[row] = start;
     this.#len1[row] = len + 1;
+    if (replaced !== replacedSurrogates) {
+      // not remembered: each write of such a value must be counted
+      if (this.#faults) this.#faults.loneSurrogates++;
+      return len;
+    }
     this.#last = value;
     this.#lastStart = start;
     this.#lastLen1 = len + 1;
@@ -194,6 +214,19 @@ export class Utf8Column {
       cache.set(value, start * 65536 + len + 1);
     }
     return len;
+  }
+
+  /**
+   * Makes a row null again (undoes the {@linkcode set} of a row that is then abandoned; its
+   * bytes stay in the buffer, unreferenced).
+   *
+   * @param row the row index
+   */
+  clear(row: number): void {
+    if (this.#len1[row] === 0) return;
+    this.#len1[row] = 0;
+    this.#start[row] = 0;
+    this.#nonNull--;
   }
 
   /**
@@ -288,6 +321,18 @@ export class Int64Column {
   }
 
   /**
+   * Makes a row null again (undoes the {@linkcode set} of a row that is then abandoned).
+   *
+   * @param row the row index
+   */
+  clear(row: number): void {
+    if (this.#valid[row] === 0) return;
+    this.#valid[row] = 0;
+    this.#values[row] = 0;
+    this.#nonNull--;
+  }
+
+  /**
    * Reads the value written at a row (0 when null).
    *
    * @param row the row index
@@ -371,6 +416,18 @@ export class Int32Column {
     this.#nonNull++;
   }
 
+  /**
+   * Makes a row null again (undoes the {@linkcode set} of a row that is then abandoned).
+   *
+   * @param row the row index
+   */
+  clear(row: number): void {
+    if (this.#valid[row] === 0) return;
+    this.#valid[row] = 0;
+    this.#values[row] = 0;
+    this.#nonNull--;
+  }
+
   /** The raw values (row-indexed, for sorting). */
   get values(): Int32Array {
     return this.#values;
@@ -429,6 +486,17 @@ export class BoolColumn {
   set(row: number, value: boolean): void {
     this.#state[row] = value ? 2 : 1;
     this.#nonNull++;
+  }
+
+  /**
+   * Makes a row null again (undoes the {@linkcode set} of a row that is then abandoned).
+   *
+   * @param row the row index
+   */
+  clear(row: number): void {
+    if (this.#state[row] === 0) return;
+    this.#state[row] = 0;
+    this.#nonNull--;
   }
 
   /**

@@ -14,15 +14,26 @@
  * - Every unmapped top-level key goes to `extra_json` under its name, unknown `meta.*`,
  *   `length.*` and `revision.*` keys as `meta.<key>`, `length.<key>`, `revision.<key>`.
  *   Explicit `null`s of mapped fields are plain nulls; `null`s of unknown keys are kept.
+ * - Also rejected, as the lake could not hold them unchanged: a text field with a lone UTF-16
+ *   surrogate (Parquet text is UTF-8), a number that `JSON.parse` turned into `Infinity` in a
+ *   field that is kept, and a kept field nested deeper than `MAX_JSON_DEPTH` levels. Such a
+ *   rejection comes after some columns were written; the row is cleared again.
  *
  * @module
  */
 
 import { RecordBatch, Struct, Table } from "apache-arrow";
 import { makeData } from "apache-arrow";
-import { BoolColumn, Int32Column, Int64Column, Utf8Column } from "./_arrow_buffers.ts";
+import {
+  BoolColumn,
+  Int32Column,
+  Int64Column,
+  type TextFaults,
+  Utf8Column,
+} from "./_arrow_buffers.ts";
 import { parseIsoMillis } from "./_iso_millis.ts";
 import { EVENT_ARROW_SCHEMA } from "./event_schema.ts";
+import { jsonValueProblem } from "./untrusted_json.ts";
 
 /** Result of {@linkcode EventBatchBuilder.append}. */
 export type AppendResult =
@@ -84,6 +95,9 @@ function reject(reason: string): AppendResult {
 
 function badRequired(field: string, v: unknown, expected: string): AppendResult {
   if (v === undefined || v === null) return reject(`missing required field ${field}`);
+  if (typeof v === "number" && !Number.isFinite(v)) {
+    return reject(`required field ${field} holds ${jsonValueProblem(v)}`);
+  }
   return reject(
     `wrong type for required field ${field}: expected ${expected}, got ${jsonTypeOf(v)}`,
   );
@@ -95,6 +109,20 @@ function isInt32(v: unknown): v is number {
 
 function isInt64(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v);
+}
+
+/** Names the first text field (top level or `meta.*`) that is not well-formed UTF-16. */
+function loneSurrogateField(value: Record<string, unknown>): string {
+  for (const key in value) {
+    const v = value[key];
+    if (typeof v === "string" && !v.isWellFormed()) return key;
+  }
+  const meta = value.meta as Record<string, unknown>;
+  for (const key in meta) {
+    const v = meta[key];
+    if (typeof v === "string" && !v.isWellFormed()) return `meta.${key}`;
+  }
+  return "(unknown)";
 }
 
 function addExtra(
@@ -126,6 +154,7 @@ export class EventBatchBuilder {
   #ranges = new Map<number, OffsetRange>();
   #minEventTime = Infinity;
   #maxEventTime = -Infinity;
+  #faults: TextFaults = { loneSurrogates: 0 };
 
   #eventId!: Utf8Column;
   #eventTime!: Int64Column;
@@ -185,27 +214,28 @@ export class EventBatchBuilder {
   }
 
   #allocate(c: number): void {
-    this.#eventId = new Utf8Column(c, 36, false);
+    const f = this.#faults;
+    this.#eventId = new Utf8Column(c, 36, false, f);
     this.#eventTime = new Int64Column(c);
     this.#changeTime = new Int64Column(c);
     this.#ingestedAt = new Int64Column(c);
-    this.#schemaUri = new Utf8Column(c, 1, true);
-    this.#metaStream = new Utf8Column(c, 1, true);
-    this.#metaDomain = new Utf8Column(c, 1, true);
-    this.#metaUri = new Utf8Column(c, 64, false);
-    this.#metaRequestId = new Utf8Column(c, 36, false);
-    this.#metaTopic = new Utf8Column(c, 1, true);
+    this.#schemaUri = new Utf8Column(c, 1, true, f);
+    this.#metaStream = new Utf8Column(c, 1, true, f);
+    this.#metaDomain = new Utf8Column(c, 1, true, f);
+    this.#metaUri = new Utf8Column(c, 64, false, f);
+    this.#metaRequestId = new Utf8Column(c, 36, false, f);
+    this.#metaTopic = new Utf8Column(c, 1, true, f);
     this.#metaPartition = new Int32Column(c);
     this.#metaOffset = new Int64Column(c);
     this.#rcId = new Int64Column(c);
-    this.#type = new Utf8Column(c, 1, true);
+    this.#type = new Utf8Column(c, 1, true, f);
     this.#namespace = new Int32Column(c);
-    this.#title = new Utf8Column(c, 32, false);
-    this.#titleUrl = new Utf8Column(c, 64, false);
-    this.#notifyUrl = new Utf8Column(c, 80, false);
-    this.#comment = new Utf8Column(c, 64, false);
-    this.#parsedcomment = new Utf8Column(c, 96, false);
-    this.#user = new Utf8Column(c, 12, false);
+    this.#title = new Utf8Column(c, 32, false, f);
+    this.#titleUrl = new Utf8Column(c, 64, false, f);
+    this.#notifyUrl = new Utf8Column(c, 80, false, f);
+    this.#comment = new Utf8Column(c, 64, false, f);
+    this.#parsedcomment = new Utf8Column(c, 96, false, f);
+    this.#user = new Utf8Column(c, 12, false, f);
     this.#bot = new BoolColumn(c);
     this.#minor = new BoolColumn(c);
     this.#patrolled = new BoolColumn(c);
@@ -214,15 +244,15 @@ export class EventBatchBuilder {
     this.#revisionOld = new Int64Column(c);
     this.#revisionNew = new Int64Column(c);
     this.#logId = new Int64Column(c);
-    this.#logType = new Utf8Column(c, 1, true);
-    this.#logAction = new Utf8Column(c, 1, true);
-    this.#logActionComment = new Utf8Column(c, 8, false);
-    this.#logParamsJson = new Utf8Column(c, 4, false);
-    this.#serverUrl = new Utf8Column(c, 1, true);
-    this.#serverName = new Utf8Column(c, 1, true);
-    this.#serverScriptPath = new Utf8Column(c, 1, true);
-    this.#wiki = new Utf8Column(c, 1, true);
-    this.#extraJson = new Utf8Column(c, 1, false);
+    this.#logType = new Utf8Column(c, 1, true, f);
+    this.#logAction = new Utf8Column(c, 1, true, f);
+    this.#logActionComment = new Utf8Column(c, 8, false, f);
+    this.#logParamsJson = new Utf8Column(c, 4, false, f);
+    this.#serverUrl = new Utf8Column(c, 1, true, f);
+    this.#serverName = new Utf8Column(c, 1, true, f);
+    this.#serverScriptPath = new Utf8Column(c, 1, true, f);
+    this.#wiki = new Utf8Column(c, 1, true, f);
+    this.#extraJson = new Utf8Column(c, 1, false, f);
     this.#kafkaPartition = new Int32Column(c);
     this.#kafkaOffset = new Int64Column(c);
   }
@@ -340,7 +370,8 @@ export class EventBatchBuilder {
     if (typeof dt !== "string") return badRequired("meta.dt", dt, "string");
     const eventTime = parseIsoMillis(dt);
     if (eventTime !== eventTime) {
-      return reject(`unparsable meta.dt: expected an ISO-8601 instant, got ${JSON.stringify(dt)}`);
+      const shown = dt.length > 100 ? JSON.stringify(dt.slice(0, 100)) + "…" : JSON.stringify(dt);
+      return reject(`unparsable meta.dt: expected an ISO-8601 instant, got ${shown}`);
     }
     if (typeof domain !== "string") return badRequired("meta.domain", domain, "string");
     let type = value.type;
@@ -363,7 +394,9 @@ export class EventBatchBuilder {
 
     if (this.#rows === this.#capacity) this.#grow();
     const r = this.#rows;
+    const faults = this.#faults.loneSurrogates;
     let extra: Record<string, unknown> | undefined;
+    let problem: string | undefined;
     let bytes = 0;
     if (typeof type !== "string") {
       extra = addExtra(extra, "type", type);
@@ -500,7 +533,11 @@ export class EventBatchBuilder {
           else if (v !== null) extra = addExtra(extra, key, v);
           break;
         case "log_params":
-          if (v !== null) bytes += this.#logParamsJson.set(r, JSON.stringify(v));
+          if (v !== null) {
+            const p = jsonValueProblem(v);
+            if (p) problem ??= `field log_params holds ${p}`;
+            else bytes += this.#logParamsJson.set(r, JSON.stringify(v));
+          }
           break;
         case "server_url":
           if (typeof v === "string") bytes += this.#serverUrl.set(r, v);
@@ -525,7 +562,25 @@ export class EventBatchBuilder {
         extra = addExtra(extra, "meta.schema_uri", metaSchemaUri);
       }
     }
-    if (extra !== undefined) bytes += this.#extraJson.set(r, JSON.stringify(extra));
+    if (extra !== undefined && problem === undefined) {
+      for (const key in extra) {
+        const p = jsonValueProblem(extra[key]);
+        if (p) {
+          problem = `field ${key} holds ${p}`;
+          break;
+        }
+      }
+      if (problem === undefined) bytes += this.#extraJson.set(r, JSON.stringify(extra));
+    }
+    if (problem === undefined && this.#faults.loneSurrogates !== faults) {
+      problem = `field ${loneSurrogateField(value)} holds a lone UTF-16 surrogate (an unpaired ` +
+        "\\uD800-\\uDFFF escape), which UTF-8 text cannot store";
+    }
+    if (problem !== undefined) {
+      for (const column of this.#utf8Columns()) column.clear(r);
+      for (const column of this.#fixedColumns()) column.clear(r);
+      return reject(problem);
+    }
 
     this.#rows = r + 1;
     this.#stringBytes += bytes;

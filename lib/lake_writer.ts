@@ -16,6 +16,7 @@ import { hourStart, type LakeLayout } from "./lake_layout.ts";
 import { encodeParquet, type ParquetCompression } from "./parquet_encoder.ts";
 import type { ConsumerRecord } from "./rest_consumer_client.ts";
 import type { PoisonRecord } from "./consumer_session.ts";
+import { boundedJson } from "./untrusted_json.ts";
 import {
   MANIFEST_FORMAT,
   type ManifestFile,
@@ -109,8 +110,64 @@ function preview(value: unknown): Preview | undefined {
   return Number.isNaN(ms) ? undefined : { id: meta.id, hourMs: hourStart(ms) };
 }
 
+function keepStart(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const cut = text.charCodeAt(maxChars - 1);
+  return text.slice(0, cut >= 0xd800 && cut <= 0xdbff ? maxChars - 1 : maxChars);
+}
+
 /** Estimated bytes of one dead-letter line beyond its value. */
 const DLQ_LINE_OVERHEAD = 120;
+
+/**
+ * Characters of a value's JSON text kept in a dead-letter line (64 Ki, as the producer keeps
+ * the first 64 KiB of an event too large to parse); a longer value is kept as its first
+ * characters (`valueText`) and its whole length (`valueLength`) instead of `value`.
+ */
+export const DEAD_LETTER_VALUE_MAX_CHARS = 65_536;
+
+/** Longest reason kept in a dead-letter line. */
+const DEAD_LETTER_REASON_MAX_CHARS = 1000;
+
+/**
+ * Renders one dead-letter line: `{topic, partition, offset, reason, value}`, or, for a value
+ * whose JSON text is longer than {@linkcode DEAD_LETTER_VALUE_MAX_CHARS} (a 1 MB string, a
+ * 200,000-deep array), `{topic, partition, offset, reason, value: null, valueText,
+ * valueLength}`; a value that could not be parsed is always kept as `valueText` and
+ * `valueLength`. Never recurses, so no value can make it throw.
+ *
+ * @param topic the topic
+ * @param partition the record's partition
+ * @param offset the record's offset
+ * @param reason why the record is not a row
+ * @param value the parsed value
+ * @param unparsed the value's text, when it could not be parsed
+ * @returns the line, without the newline
+ */
+export function deadLetterLine(
+  topic: string,
+  partition: number,
+  offset: number,
+  reason: string,
+  value: unknown,
+  unparsed?: string,
+): string {
+  const why = reason.length > DEAD_LETTER_REASON_MAX_CHARS
+    ? reason.slice(0, DEAD_LETTER_REASON_MAX_CHARS) + "…"
+    : reason;
+  const head = `{"topic":${JSON.stringify(topic)},"partition":${partition},"offset":${offset},` +
+    `"reason":${JSON.stringify(why)}`;
+  if (unparsed !== undefined) {
+    return `${head},"value":null,"valueText":${
+      JSON.stringify(keepStart(unparsed, DEAD_LETTER_VALUE_MAX_CHARS))
+    },"valueLength":${unparsed.length}}`;
+  }
+  const json = boundedJson(value, DEAD_LETTER_VALUE_MAX_CHARS);
+  if (json.length <= DEAD_LETTER_VALUE_MAX_CHARS) return `${head},"value":${json.text}}`;
+  return `${head},"value":null,"valueText":${
+    JSON.stringify(json.text)
+  },"valueLength":${json.length}}`;
+}
 
 /** One unit under construction. */
 export class LakeUnit {
@@ -226,8 +283,14 @@ export class LakeUnit {
     else this.#duplicates.push([partition, offset, offset]);
   }
 
-  #deadLetter(partition: number, offset: number, reason: string, value: unknown): void {
-    const line = JSON.stringify({ topic: this.#topic, partition, offset, reason, value });
+  #deadLetter(
+    partition: number,
+    offset: number,
+    reason: string,
+    value: unknown,
+    unparsed?: string,
+  ): void {
+    const line = deadLetterLine(this.#topic, partition, offset, reason, value, unparsed);
     this.#dlq.push({ partition, offset, line });
     this.#dlqBytes += line.length + DLQ_LINE_OVERHEAD;
   }
@@ -241,6 +304,10 @@ export class LakeUnit {
   add(record: ConsumerRecord): RecordOutcome {
     const { partition, offset, value } = record;
     this.#cover(partition, offset);
+    if (record.unreadable) {
+      this.#deadLetter(partition, offset, record.unreadable.reason, null, record.unreadable.text);
+      return "dlq";
+    }
     const p = preview(value);
     const duplicate = this.#replayDuplicates
       ? this.#replayDuplicates.has(`${partition}:${offset}`)

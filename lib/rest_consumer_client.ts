@@ -25,6 +25,7 @@ import {
 } from "./rest_flavor.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
+import { parseRecordsBody } from "./records_body.ts";
 
 /** One record of a `format: json` read. */
 export interface ConsumerRecord {
@@ -38,6 +39,11 @@ export interface ConsumerRecord {
   partition: number;
   /** Kafka offset. */
   offset: number;
+  /**
+   * Set when the proxy's answer held this record's value as text that is not JSON (`value`
+   * is then `null`): why, and the record's text, for its dead letter.
+   */
+  unreadable?: { reason: string; text: string };
 }
 
 /** A partition and an offset. */
@@ -293,7 +299,10 @@ export class RestConsumerClient implements ConsumerClient {
     );
   }
 
-  /** Reads once with the configured `timeout` and `max_bytes`; parses the body once. */
+  /**
+   * Reads once with the configured `timeout` and `max_bytes`; parses the body once, or, when
+   * that fails on a complete array, record by record (see {@linkcode parseRecordsBody}).
+   */
   async read(signal?: AbortSignal): Promise<ConsumerRecord[]> {
     const url = this.#instance(
       `/records?timeout=${this.#readTimeoutMs}&max_bytes=${this.#maxBytes}`,
@@ -307,7 +316,7 @@ export class RestConsumerClient implements ConsumerClient {
     });
     let records: unknown;
     try {
-      records = await response.json();
+      records = parseRecordsBody(await response.text());
     } catch (error) {
       throw new RestProxyError(
         `Cannot read records: the response body was cut or is not JSON (${

@@ -68,6 +68,9 @@ export type Subscription = { topics: string[] } | { pattern: RegExp };
 
 const AUTO_COMMIT_INTERVAL_MS = 5000;
 const decoder = new TextDecoder();
+// Bytes produced in the binary format must be UTF-8 to be JSON (RFC 8259), as for the
+// Confluent proxy, whose Jackson parser refuses invalid UTF-8 ("Invalid UTF-8 start byte").
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Key of a topic partition in maps.
@@ -319,7 +322,7 @@ export class ConsumerInstance {
             error: new BrokerError(
               408,
               40801,
-              `Unable to deserialize ${what} of record at offset ${r.offset} in ${topic}-${partition}: not valid JSON; seek past it or read with format binary`,
+              `Unable to deserialize ${what} of record at offset ${r.offset} in ${topic}-${partition}: not valid JSON (or not UTF-8); seek past it or read with format binary`,
             ),
           };
         }
@@ -353,9 +356,9 @@ export class ConsumerInstance {
 
 function jsonText(bytes: Uint8Array | null, known: boolean): string | undefined {
   if (bytes === null) return "null";
-  const text = decoder.decode(bytes);
-  if (known) return text;
+  if (known) return decoder.decode(bytes);
   try {
+    const text = strictDecoder.decode(bytes);
     JSON.parse(text);
     return text;
   } catch {

@@ -25,6 +25,15 @@ export const DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recent
 export const DEFAULT_USER_AGENT =
   "wikistream/0.1 (https://github.com/wikistream/wikistream; set USER_AGENT to your contact) deno/2";
 
+/**
+ * What the producer suggests when the stream cannot be reached: the offline first run
+ * with the bundled sample (`deno task replay`, default port 8090; a test keeps this text,
+ * the replay defaults and the sample file in step).
+ */
+export const OFFLINE_HINT = "check the network, or set --stream-url; to run offline, serve the " +
+  "bundled sample with `deno task replay --loop samples/recentchange-sample.ndjson.gz` and " +
+  "start with --stream-url http://127.0.0.1:8090/v2/stream/recentchange";
+
 /** Every producer option. */
 export const PRODUCER_OPTIONS = {
   streamUrl: httpUrlOption({

@@ -16,7 +16,7 @@ import { createEventFilter } from "./event_filter.ts";
 import { describeError, type Logger } from "./log.ts";
 import { type ProduceBatch, ProduceBatcher, type StreamPosition } from "./produce_batcher.ts";
 import { ProduceSender } from "./produce_sender.ts";
-import type { ProducerConfig } from "./producer_config.ts";
+import { OFFLINE_HINT, type ProducerConfig } from "./producer_config.ts";
 import { type ProducerState, ProducerStateStore } from "./producer_state_store.ts";
 import { UsageError } from "./program.ts";
 import { RecentIdSet } from "./recent_id_set.ts";
@@ -313,6 +313,7 @@ export async function runProducer(
     backoffInitialMs: config.reconnectBackoffMs,
     backoffMaxMs: config.reconnectBackoffMaxMs,
     onReconnect: () => stats.reconnects++,
+    unreachableHint: OFFLINE_HINT,
     log: log.child("sse"),
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -7,6 +7,7 @@
 import type { ResolvedConfig } from "./config.ts";
 import {
   boolOption,
+  enumListOption,
   enumOption,
   httpUrlOption,
   instantOption,
@@ -15,6 +16,7 @@ import {
   optionalIntOption,
   stringOption,
 } from "./config_options.ts";
+import { RECENTCHANGE_TYPES, type RecentChangeType } from "./event_filter.ts";
 import { KAFKA_REST_OPTIONS } from "./kafka_rest_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
 
@@ -138,14 +140,17 @@ export const PRODUCER_OPTIONS = {
   wikis: listOption({
     env: "FILTER_WIKIS",
     flag: "wikis",
-    description: "produce only these wikis (comma-separated database names, e.g. enwiki)",
+    description: "produce only these wikis (comma-separated database names, e.g. enwiki); " +
+      "a name no event matched in the first 10000 events is reported once",
     default: [],
   }),
-  types: listOption({
+  types: enumListOption<RecentChangeType>({
     env: "FILTER_TYPES",
     flag: "types",
-    description: "produce only these event types (comma-separated: edit,new,log,categorize)",
+    description:
+      "produce only these event types (comma-separated: edit,new,log,categorize,external)",
     default: [],
+    values: RECENTCHANGE_TYPES,
   }),
   excludeBots: boolOption({
     env: "FILTER_EXCLUDE_BOTS",

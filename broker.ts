@@ -8,7 +8,7 @@
 import { BROKER_OPTIONS } from "./lib/broker/broker_config.ts";
 import { startBroker } from "./lib/broker/broker_server.ts";
 import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
-import { runProgram } from "./lib/program.ts";
+import { runProgram, UsageError } from "./lib/program.ts";
 import { brokerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
 
 /** Runs the broker until a signal stops it. */
@@ -31,6 +31,12 @@ export async function main(): Promise<void> {
         advertisedUrl: config.advertisedUrl,
         faults: config.faults,
         log,
+      }).catch((error) => {
+        // Another process on the port is the user's to resolve: exit 2 with one line.
+        if (error instanceof Deno.errors.AddrInUse) {
+          throw new UsageError(error.message, { cause: error });
+        }
+        throw error;
       });
       try {
         const metrics = brokerMetrics({ stats: () => broker.stats() });

@@ -78,6 +78,11 @@ export interface ParseConfigOptions {
 }
 
 const SECRET_NAME_REGEXP = /SECRET|KEY|TOKEN|PASSWORD/i;
+const BOOLEAN_WORD_REGEXP = /^(true|false|1|0|yes|no|on|off)$/i;
+
+function isBooleanWord(text: string): boolean {
+  return BOOLEAN_WORD_REGEXP.test(text);
+}
 
 /**
  * Says whether a configuration name holds a secret and must never be printed.
@@ -154,7 +159,11 @@ export function parseConfig<S extends OptionSpecs>(
     const spec = specs[key]!;
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
-    else if (spec.boolean && (i + 1 >= args.length || args[i + 1]!.startsWith("--"))) {
+    else if (
+      spec.boolean &&
+      (i + 1 >= args.length || args[i + 1]!.startsWith("--") || !isBooleanWord(args[i + 1]!))
+    ) {
+      // `--loop FILE`: a boolean flag takes the next argument only when it is a boolean word.
       value = "true";
     } else if (i + 1 < args.length) value = args[++i];
     if (value === undefined) {

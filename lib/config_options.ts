@@ -155,3 +155,29 @@ export function instantOption(
     format: (v) => (v === undefined ? "" : new Date(v).toISOString()),
   };
 }
+
+/**
+ * A comma-separated list whose every word is one of a fixed set (case-insensitive).
+ * A word outside the set is an error naming the word and the valid ones, so a typo
+ * (`edits` for `edit`) stops the program instead of silently matching nothing.
+ */
+export function enumListOption<T extends string>(
+  o: BaseOption<readonly T[]> & { values: readonly T[] },
+): OptionSpec<readonly T[]> {
+  return {
+    ...base(o),
+    parse(raw) {
+      const words = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+      const unknown = words.filter((w) => !o.values.includes(w as T));
+      if (unknown.length > 0) {
+        throw new Error(
+          `a comma-separated list of ${o.values.join(", ")} (${
+            unknown.map((w) => JSON.stringify(w)).join(", ")
+          } ${unknown.length === 1 ? "is" : "are"} not one)`,
+        );
+      }
+      return Object.freeze(words as T[]);
+    },
+    format: (v) => v.join(","),
+  };
+}

@@ -7,6 +7,12 @@
  */
 import type { RecentChangeFacts } from "./recentchange_event.ts";
 
+/** Every `type` the recentchange schema allows (`external` is allowed but not seen live). */
+export const RECENTCHANGE_TYPES = ["edit", "new", "log", "categorize", "external"] as const;
+
+/** One recentchange `type`. */
+export type RecentChangeType = typeof RECENTCHANGE_TYPES[number];
+
 /** Options for {@linkcode createEventFilter}. */
 export interface EventFilterOptions {
   /** Keep only these wikis (database names such as `enwiki`); empty keeps all. @default [] */

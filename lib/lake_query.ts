@@ -7,12 +7,27 @@
  *
  * Results are bounded ({@linkcode LakeQueryOptions.maxRows}) and formatted as
  * an aligned text table, CSV or JSON lines by {@linkcode formatQueryResult}.
+ * In JSON, numbers are JSON numbers and booleans JSON booleans (also inside
+ * lists and structs); a 64- or 128-bit integer is a number when it is a safe
+ * integer (|n| ≤ 2⁵³ − 1) and otherwise a string of its digits, so no value is
+ * silently rounded; a DECIMAL is a number up to 15 digits of precision, else a
+ * string; timestamps, dates and intervals keep DuckDB's JSON form (strings,
+ * interval objects).
  * Only local folders are supported: reading `s3://` needs DuckDB's httpfs
  * extension, which DuckDB downloads on first use.
  *
  * @module
  */
-import { DuckDBInstance, type DuckDBResultReader, DuckDBTypeId } from "@duckdb/node-api";
+import {
+  doubleFromDecimalValue,
+  DuckDBDecimalType,
+  DuckDBInstance,
+  type DuckDBResultReader,
+  DuckDBTypeId,
+  type DuckDBValueConverter,
+  type Json,
+  JsonDuckDBValueConverter,
+} from "@duckdb/node-api";
 import { UsageError } from "./program.ts";
 
 /** Options for {@linkcode queryLake}. */
@@ -33,6 +48,8 @@ export interface QueryResult {
   numeric: boolean[];
   /** Rows; `null` is SQL NULL, everything else is DuckDB's text or JSON form. */
   rows: (string | null)[][];
+  /** The same rows as JSON values: numbers, booleans, strings, arrays, objects, null. */
+  values: Json[][];
   /** True when more rows existed than `maxRows`. */
   truncated: boolean;
 }
@@ -124,12 +141,35 @@ function toText(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+const WIDE_INTEGER_TYPES = new Set<DuckDBTypeId>([
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UHUGEINT,
+]);
+
+/** DuckDB's JSON converter, with safe wide integers and narrow decimals as numbers. */
+const TYPED_JSON: DuckDBValueConverter<Json> = (value, type) => {
+  if (value === null || value === undefined) return null;
+  if (WIDE_INTEGER_TYPES.has(type.typeId) && typeof value === "bigint") {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : value.toString();
+  }
+  if (type instanceof DuckDBDecimalType && type.width <= 15) {
+    return doubleFromDecimalValue(value);
+  }
+  // Lists, structs and maps recurse through this converter, so their members are typed too.
+  return JsonDuckDBValueConverter(value, type, TYPED_JSON);
+};
+
 function resultOf(reader: DuckDBResultReader, maxRows: number): QueryResult {
   const rows = reader.getRowsJson().map((row) => row.map(toText));
+  const values = reader.convertRows(TYPED_JSON) as Json[][];
   return {
     columns: reader.columnNames(),
     numeric: reader.columnTypes().map((t) => NUMERIC_TYPES.has(t.typeId)),
     rows: rows.slice(0, maxRows),
+    values: values.slice(0, maxRows),
     truncated: rows.length > maxRows,
   };
 }
@@ -182,7 +222,8 @@ function cell(value: string | null): string {
 }
 
 /**
- * Formats a result as an aligned table, CSV (RFC 4180) or JSON lines.
+ * Formats a result as an aligned table, CSV (RFC 4180) or JSON lines (one object per
+ * row, typed values: see the module doc).
  *
  * @param result the rows
  * @param format the output format
@@ -194,8 +235,9 @@ export function formatQueryResult(result: QueryResult, format: QueryFormat): str
     return [columns, ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
   }
   if (format === "json") {
-    return rows.map((row) => JSON.stringify(Object.fromEntries(row.map((v, i) => [columns[i], v]))))
-      .join("\n") + (rows.length > 0 ? "\n" : "");
+    return result.values.map((row) =>
+      JSON.stringify(Object.fromEntries(row.map((v, i) => [columns[i], v])))
+    ).join("\n") + (result.values.length > 0 ? "\n" : "");
   }
   const texts = rows.map((row) => row.map(cell));
   const widths = columns.map((name, i) =>

@@ -7,6 +7,7 @@
 import type { ResolvedConfig } from "./config.ts";
 import {
   boolOption,
+  enumListOption,
   enumOption,
   httpUrlOption,
   instantOption,
@@ -15,6 +16,7 @@ import {
   optionalIntOption,
   stringOption,
 } from "./config_options.ts";
+import { RECENTCHANGE_TYPES, type RecentChangeType } from "./event_filter.ts";
 import { KAFKA_REST_OPTIONS } from "./kafka_rest_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
 
@@ -24,6 +26,15 @@ export const DEFAULT_STREAM_URL = "https://stream.wikimedia.org/v2/stream/recent
 /** The default `User-Agent`; users should replace the contact placeholder (`USER_AGENT`). */
 export const DEFAULT_USER_AGENT =
   "wikistream/0.1 (https://github.com/wikistream/wikistream; set USER_AGENT to your contact) deno/2";
+
+/**
+ * What the producer suggests when the stream cannot be reached: the offline first run
+ * with the bundled sample (`deno task replay`, default port 8090; a test keeps this text,
+ * the replay defaults and the sample file in step).
+ */
+export const OFFLINE_HINT = "check the network, or set --stream-url; to run offline, serve the " +
+  "bundled sample with `deno task replay --loop samples/recentchange-sample.ndjson.gz` and " +
+  "start with --stream-url http://127.0.0.1:8090/v2/stream/recentchange";
 
 /** Every producer option. */
 export const PRODUCER_OPTIONS = {
@@ -129,14 +140,17 @@ export const PRODUCER_OPTIONS = {
   wikis: listOption({
     env: "FILTER_WIKIS",
     flag: "wikis",
-    description: "produce only these wikis (comma-separated database names, e.g. enwiki)",
+    description: "produce only these wikis (comma-separated database names, e.g. enwiki); " +
+      "a name no event matched in the first 10000 events is reported once",
     default: [],
   }),
-  types: listOption({
+  types: enumListOption<RecentChangeType>({
     env: "FILTER_TYPES",
     flag: "types",
-    description: "produce only these event types (comma-separated: edit,new,log,categorize)",
+    description:
+      "produce only these event types (comma-separated: edit,new,log,categorize,external)",
     default: [],
+    values: RECENTCHANGE_TYPES,
   }),
   excludeBots: boolOption({
     env: "FILTER_EXCLUDE_BOTS",

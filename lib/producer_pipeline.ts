@@ -16,7 +16,7 @@ import { createEventFilter } from "./event_filter.ts";
 import { describeError, type Logger } from "./log.ts";
 import { type ProduceBatch, ProduceBatcher, type StreamPosition } from "./produce_batcher.ts";
 import { ProduceSender } from "./produce_sender.ts";
-import type { ProducerConfig } from "./producer_config.ts";
+import { OFFLINE_HINT, type ProducerConfig } from "./producer_config.ts";
 import { type ProducerState, ProducerStateStore } from "./producer_state_store.ts";
 import { UsageError } from "./program.ts";
 import { RecentIdSet } from "./recent_id_set.ts";
@@ -27,6 +27,7 @@ import { type RecordResult, type RecordSink, RestProducerClient } from "./rest_p
 import { RestProxyError } from "./rest_proxy_error.ts";
 import { rewindLastEventId } from "./resume_position.ts";
 import { SseClient, SseHttpError, type SseSource } from "./sse_client.ts";
+import { UnmatchedWikiCheck } from "./unmatched_wiki_check.ts";
 import type { BatchRecord } from "./produce_batcher.ts";
 import type { SseMessage } from "./sse_parse_stream.ts";
 
@@ -108,6 +109,8 @@ export interface RunProducerOptions {
   stats?: ProducerStats;
   /** Receives each acknowledged record with its partition and offset. */
   onAcked?: (record: BatchRecord, result: RecordResult) => void;
+  /** Events after which `--wikis` values that matched none are reported. @default 10000 */
+  unmatchedWikiCheckAfter?: number;
 }
 
 /** The state file and the dead-letter file of a state directory. */
@@ -313,6 +316,7 @@ export async function runProducer(
     backoffInitialMs: config.reconnectBackoffMs,
     backoffMaxMs: config.reconnectBackoffMaxMs,
     onReconnect: () => stats.reconnects++,
+    unreachableHint: OFFLINE_HINT,
     log: log.child("sse"),
     clock,
     ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -406,6 +410,13 @@ export async function runProducer(
     types: config.types,
     excludeBots: config.excludeBots,
   });
+  const wikiCheck = new UnmatchedWikiCheck({
+    wikis: config.wikis,
+    log,
+    ...(options.unmatchedWikiCheckAfter === undefined
+      ? {}
+      : { afterEvents: options.unmatchedWikiCheckAfter }),
+  });
   const keyMode = config.produceKey;
   const encoder = new TextEncoder();
   const maxEvents = config.maxEvents;
@@ -461,6 +472,7 @@ export async function runProducer(
             if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));
             continue;
           }
+          if (!wikiCheck.done) wikiCheck.observe(facts.wiki);
           if (!filter(facts)) {
             stats.filtered++;
             if (hasId) batcher.mark(new MessagePosition(message, facts.eventTimeMs));

@@ -21,6 +21,7 @@ import { PIPELINE_OPTIONS } from "./pipeline_options.ts";
 import { PRODUCER_OPTIONS } from "./producer_config.ts";
 import { LOG_OPTIONS } from "./program.ts";
 import { QUERY_OPTIONS } from "./query_options.ts";
+import { REPLAY_OPTIONS } from "./replay_config.ts";
 
 /**
  * Variables the AWS SDK (and Deno's Node TLS layer under it) reads besides `AWS_*`:
@@ -70,8 +71,10 @@ export interface ProgramProfile {
   extraEnv?: readonly string[];
   /** Native libraries loaded from `node_modules` (DuckDB). */
   ffi?: boolean;
-  /** The folders and files it needs for this configuration. */
-  paths(config: Record<string, unknown>, env: Record<string, string | undefined>): ProgramPaths;
+  /** Hosts it may connect to or listen on, for this configuration. @default every host */
+  net?(config: Record<string, unknown>): string[];
+  /** The folders and files it needs for this configuration and these positional arguments. */
+  paths(config: Record<string, unknown>, positionals: readonly string[]): ProgramPaths;
 }
 
 function lakePaths(outputUrl: string, write: boolean): ProgramPaths {
@@ -140,6 +143,14 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     specs: LAKE_STORE_OPTIONS,
     extraEnv: AWS_SDK_ENV,
     paths: (c) => lakePaths(String(c.outputUrl), false),
+  },
+  replay: {
+    entry: "replay.ts",
+    task: "replay",
+    specs: REPLAY_OPTIONS,
+    net: (c) => [String(c.host)],
+    // exactly the NDJSON files named on the command line
+    paths: (_c, files) => ({ read: [...files], write: [], s3: false }),
   },
 });
 
@@ -210,21 +221,24 @@ export function permissionFlags(program: string, inputs: PermissionInputs): stri
   const names = envNames(specs);
   const env = Object.fromEntries(names.map((n) => [n, inputs.env[n]]));
   let config: Record<string, unknown>;
+  let positionals: readonly string[] = [];
   try {
-    config = parseConfig(specs, { env, args: inputs.args }).config;
+    const parsed = parseConfig(specs, { env, args: inputs.args });
+    config = parsed.config;
+    positionals = parsed.cli.positionals;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     config = parseConfig(specs, {}).config;
   }
-  const paths = profile.paths(config, inputs.env);
+  const paths = profile.paths(config, positionals);
   const nodeModules = `${inputs.root.replace(/\/+$/, "")}/node_modules`;
-  const needsModules = program !== "producer" && program !== "broker";
+  const needsModules = !["producer", "broker", "replay"].includes(program);
   const read = [...paths.read, ...(needsModules ? [nodeModules] : [])];
   if (paths.s3 || program === "verify") read.push(...awsPaths(inputs.env));
   const flags = [
     "--no-prompt",
     ...list("--allow-env", [...names, ...(profile.extraEnv ?? [])]),
-    "--allow-net",
+    ...(profile.net ? list("--allow-net", profile.net(config)) : ["--allow-net"]),
     ...list("--allow-read", read),
     ...list("--allow-write", paths.write),
   ];

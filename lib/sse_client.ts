@@ -104,7 +104,14 @@ export interface SseClientOptions<T extends DataInspection = DataInspection> {
   random?: () => number;
   /** Reads data lines in place (see `SseParseStreamOptions.inspectData`). */
   inspectData?: SseParseStreamOptions<T>["inspectData"];
+  /**
+   * What the warning suggests when the stream cannot be reached at all (DNS or
+   * connect failure). @default "check the network, or set --stream-url"
+   */
+  unreachableHint?: string;
 }
+
+const DEFAULT_HINT = "check the network, or set --stream-url";
 
 const NOOP_LOGGER: Logger = {
   debug() {},
@@ -120,9 +127,12 @@ export function isFatalStreamStatus(status: number): boolean {
 }
 
 class RetriableStreamError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** True when no connection was made (DNS or connect failure). */
+  readonly unreachable: boolean;
+  constructor(message: string, options?: ErrorOptions & { unreachable?: boolean }) {
     super(message, options);
     this.name = "RetriableStreamError";
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 
@@ -139,6 +149,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
   #fetch: typeof fetch;
   #clock: Clock;
   #parserOptions: SseParseStreamOptions<T>;
+  #unreachableHint: string;
 
   /** @param options URL, headers, timeouts, backoff and injected I/O */
   constructor(options: SseClientOptions<T>) {
@@ -158,6 +169,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#parserOptions = options.inspectData ? { inspectData: options.inspectData } : {};
+    this.#unreachableHint = options.unreachableHint ?? DEFAULT_HINT;
   }
 
   /** The stream URL. */
@@ -191,6 +203,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       let delivered = 0;
       let reason = "end of stream";
       let failed = false;
+      let unreachable = false;
       try {
         read: for await (const group of this.#connect(signal)) {
           let out: SseMessage<T>[] = group;
@@ -223,6 +236,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
         if (error instanceof SseHttpError) throw error;
         reason = describeError(error);
         failed = delivered === 0;
+        unreachable = error instanceof RetriableStreamError && error.unreachable;
       }
       if (signal.aborted) return;
       const healthy = delivered > 0 && this.#clock.now() - started >= this.#healthyMs;
@@ -238,7 +252,9 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       }
       if (failed && failures === 1) {
         this.#log.warn(
-          `Cannot read the event stream at "${this.#url.href}": ${reason}; retrying with backoff (check the network, or set --stream-url)`,
+          `Cannot read the event stream at "${this.#url.href}": ${reason}; retrying with backoff (${
+            unreachable ? this.#unreachableHint : DEFAULT_HINT
+          })`,
         );
       } else if (failed) {
         this.#log.debug("still cannot read the event stream", { reason, failures, delayMs });
@@ -285,7 +301,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
         if (connection.signal.aborted) throw connection.signal.reason;
         throw new RetriableStreamError(
           `connection failed: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
+          { cause: error, unreachable: true },
         );
       }
       if (response.status !== 200) {

@@ -60,6 +60,15 @@ Deno.test("parseConfig() lets flags override the environment in both flag forms"
   assert.deepEqual(config.wikis, ["enwiki", "dewiki"]);
 });
 
+Deno.test("parseConfig() lets a boolean flag stand before a positional argument", () => {
+  const before = parseConfig(SPECS, { args: ["--exclude-bots", "samples/a.ndjson"] });
+  assert.equal(before.config.bots, true);
+  assert.deepEqual(before.cli.positionals, ["samples/a.ndjson"]);
+  const explicit = parseConfig(SPECS, { args: ["--exclude-bots", "no", "x"] });
+  assert.equal(explicit.config.bots, false);
+  assert.deepEqual(explicit.cli.positionals, ["x"]);
+});
+
 Deno.test("parseConfig() names the variable, the bad value and what is expected", () => {
   assert.throws(
     () => parseConfig(SPECS, { env: { KAFKA_REST_URL: "localhost:8082" } }),

@@ -7,6 +7,7 @@ import { METRICS_OPTIONS } from "../lib/metrics_options.ts";
 import { LOG_OPTIONS } from "../lib/program.ts";
 import { PIPELINE_OPTIONS } from "../lib/pipeline_options.ts";
 import { permissionFlags, PROGRAM_PROFILES } from "../lib/program_permissions.ts";
+import { REPLAY_OPTIONS } from "../lib/replay_config.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TEST_ONLY = new Set(["WIKISTREAM_TEST_PAUSE_AT"]);
@@ -15,6 +16,7 @@ const PROGRAMS = {
   consume: { file: "consumer.ts", specs: { ...CONSUMER_OPTIONS, ...METRICS_OPTIONS } },
   broker: { file: "broker.ts", specs: { ...BROKER_OPTIONS, ...METRICS_OPTIONS } },
   start: { file: "start.ts", specs: { ...PIPELINE_OPTIONS, ...METRICS_OPTIONS } },
+  replay: { file: "replay.ts", specs: REPLAY_OPTIONS },
 };
 
 Deno.test(".env.example and the README document every configuration variable", async () => {

@@ -129,6 +129,36 @@ Deno.test("queryLake() explains a missing lake, an empty lake and bad SQL", asyn
   }
 });
 
+Deno.test("queryLake() results print JSON numbers and booleans; a BIGINT beyond 2^53 stays a string", async () => {
+  const lake = await makeLake();
+  try {
+    const result = await queryLake({
+      lake,
+      sql: `SELECT count(*) AS n, bool_or(bot) AS any_bot, max(kafka_partition) AS part,
+              1.5::DOUBLE AS d, 12.5::DECIMAL(4,1) AS dec, 9007199254740993::BIGINT AS big,
+              -9007199254740991::BIGINT AS safe_min, 7::HUGEINT AS huge, 'x' AS s, NULL AS nothing,
+              [1, 2]::BIGINT[] AS list, min(title) AS title
+            FROM events`,
+    });
+    assert.equal(
+      formatQueryResult(result, "json"),
+      '{"n":6,"any_bot":true,"part":0,"d":1.5,"dec":12.5,"big":"9007199254740993",' +
+        '"safe_min":-9007199254740991,"huge":7,"s":"x","nothing":null,"list":[1,2],"title":"A"}\n',
+    );
+    // The table and CSV keep DuckDB's text forms.
+    assert.deepEqual(result.rows[0]!.slice(0, 6), [
+      "6",
+      "true",
+      "0",
+      "1.5",
+      "12.5",
+      "9007199254740993",
+    ]);
+  } finally {
+    await Deno.remove(lake, { recursive: true });
+  }
+});
+
 Deno.test("localLakePath() accepts folders and file: URLs and refuses s3://", () => {
   assert.equal(localLakePath("./lake/"), "./lake");
   assert.equal(localLakePath("file:///data/my%20lake"), "/data/my lake");
@@ -144,6 +174,7 @@ Deno.test("formatQueryResult() aligns a table, quotes CSV and writes JSON lines"
     columns: ["wiki", "edits", "note"],
     numeric: [false, true, false],
     rows: [["enwiki", "1234", null], ["dewiki", "5", 'a,"b"\nc']],
+    values: [["enwiki", 1234, null], ["dewiki", 5, 'a,"b"\nc']],
     truncated: false,
   };
   assert.equal(
@@ -163,6 +194,6 @@ Deno.test("formatQueryResult() aligns a table, quotes CSV and writes JSON lines"
   );
   assert.equal(
     formatQueryResult(result, "json"),
-    '{"wiki":"enwiki","edits":"1234","note":null}\n{"wiki":"dewiki","edits":"5","note":"a,\\"b\\"\\nc"}\n',
+    '{"wiki":"enwiki","edits":1234,"note":null}\n{"wiki":"dewiki","edits":5,"note":"a,\\"b\\"\\nc"}\n',
   );
 });

@@ -364,3 +364,56 @@ Deno.test("runProducer dead-letters an event the SSE parser truncated and keeps 
   assert.equal(letters[0].raw, '{"meta":{"id":"x","dt":"2026-05-05T11');
   await Deno.remove(dir, { recursive: true });
 });
+
+for (
+  const [what, url] of [
+    ["a closed port", `http://127.0.0.1:${closedPort()}/v2/stream/recentchange`],
+    ["an unresolvable host", "http://wikistream-no-such-host.invalid/v2/stream/recentchange"],
+  ] as const
+) {
+  Deno.test(`runProducer's warning for ${what} says how to run offline (deno task replay, --stream-url)`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const { log, sink } = testLogger();
+      const stop = new AbortController();
+      const running = runProducer(
+        testProducerConfig({
+          STREAM_URL: url,
+          KAFKA_REST_URL: "http://127.0.0.1:9/",
+          STATE_DIR: `${dir}/state`,
+        }),
+        { log, signal: stop.signal },
+      );
+      const deadline = Date.now() + 10_000;
+      while (!sink.records.some((r) => r.level === "warn") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      stop.abort();
+      await running;
+      const warnings = sink.records.filter((r) => r.level === "warn");
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      const message = warnings[0]!.message;
+      assert.ok(
+        message.startsWith(`Cannot read the event stream at "${url}": connection failed`),
+        message,
+      );
+      assert.ok(
+        message.includes(
+          "to run offline, serve the bundled sample with `deno task replay --loop " +
+            "samples/recentchange-sample.ndjson.gz` and start with " +
+            "--stream-url http://127.0.0.1:8090/v2/stream/recentchange",
+        ),
+        message,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}

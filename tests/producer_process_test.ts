@@ -126,7 +126,7 @@ Deno.test({
     await using broker = await startBroker({ dataDir: `${dir}/broker` });
     await using sse = await startSseServer({
       events: lines,
-      eventsPerSecond: 60,
+      rate: 60,
       eventsPerChunk: 3,
     });
     const child = spawnProducer({

@@ -120,7 +120,7 @@ Deno.test("SseClient stops reading at once on abort even when the fetch body ign
   const lines = await readRecordedLines("6rzan-real-time-system_2026-05-05.ndjson", 2000);
   await using server = await startSseServer({
     events: lines,
-    eventsPerSecond: 200,
+    rate: 200,
     eventsPerChunk: 4,
   });
   const client = new SseClient({

@@ -557,6 +557,7 @@ async function handle(req: Request, s: Services): Promise<Response> {
  *
  * @param options data directory, address and behaviour
  * @returns the running broker
+ * @throws {Deno.errors.AddrInUse} naming the port when another process holds it
  * @example Start a broker for a test
  * ```ts ignore
  * await using broker = await startBroker({ dataDir: await Deno.makeTempDir() });
@@ -608,6 +609,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   } catch (error) {
     await offsets.close();
     await topics.close();
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot start the broker: port ${options.port ?? 0} on ${
+          options.hostname ?? "127.0.0.1"
+        } is already in use; stop the other process or set BROKER_PORT to a free port ` +
+          "(0 picks one)",
+        { cause: error },
+      );
+    }
     throw error;
   }
   const tick = Math.max(10, Math.min(1000, Math.floor(instanceTimeoutMs / 4)));

@@ -107,7 +107,7 @@ Deno.test("`deno task produce` keeps its position in the STATE_DIR of .env, rela
       USER_AGENT,
     });
     assert.equal(run.code, 0, run.stderr.slice(-2000));
-    const saved = [...Deno.readDirSync(`${dir}/my-state`)].map((e) => e.name);
+    const saved = await Array.fromAsync(Deno.readDir(`${dir}/my-state`));
     assert.ok(saved.length > 0, "the position is saved in ./my-state");
   });
 });

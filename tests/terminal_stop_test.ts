@@ -179,7 +179,7 @@ Deno.test({
         STATE_DIR: `${dir}/state`,
         PROGRESS_INTERVAL_MS: "0",
       });
-      await waitFor("a produce request", async () => (held.length > 0 ? true : undefined));
+      await waitFor("a produce request", () => Promise.resolve(held.length > 0 ? true : undefined));
       await terminal.ctrlC();
       await waitFor(
         "the stop",

@@ -4,6 +4,7 @@ import { LakeLayout } from "../lib/lake_layout.ts";
 import { formatLakeReport, verifyLake } from "../lib/lake_verifier.ts";
 import { LocalObjectStore } from "../lib/local_object_store.ts";
 import { encodeManifest, MANIFEST_FORMAT, type UnitManifest } from "../lib/unit_manifest.ts";
+import { programArgs } from "./_helpers/program_command.ts";
 
 const TOPIC = "wikimedia-changes";
 const layout = new LakeLayout({ prefix: "", topic: TOPIC });
@@ -219,7 +220,7 @@ Deno.test("verifyLake() treats the newest uncommitted, incomplete unit as in fli
 
 async function runVerify(root: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-env", "--allow-read", "verify.ts", "--output-url", root],
+    args: programArgs("verify", ["--output-url", root]),
     cwd: new URL("../", import.meta.url),
     stdout: "piped",
     stderr: "piped",

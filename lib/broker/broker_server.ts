@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
-import { V2_JSON } from "../rest_proxy_media.ts";
+import type { Logger } from "../cli/log.ts";
+import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
 import { BrokerError } from "./broker_error.ts";
 import {
   assign,

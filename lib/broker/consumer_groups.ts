@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../cli/log.ts";
 import { BrokerError } from "./broker_error.ts";
 import {
   ConsumerInstance,

@@ -33,7 +33,7 @@ import {
 } from "./_arrow_buffers.ts";
 import { parseIsoMillis } from "./_iso_millis.ts";
 import { EVENT_ARROW_SCHEMA } from "./event_schema.ts";
-import { jsonValueProblem } from "../recentchange/untrusted_json.ts";
+import { jsonValueProblem } from "./untrusted_json.ts";
 
 /** Result of {@linkcode EventBatchBuilder.append}. */
 export type AppendResult =

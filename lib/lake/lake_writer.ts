@@ -16,7 +16,7 @@ import { hourStart, type LakeLayout } from "./lake_layout.ts";
 import { encodeParquet, type ParquetCompression } from "./parquet_encoder.ts";
 import type { ConsumerRecord } from "../rest_proxy/rest_consumer_client.ts";
 import type { PoisonRecord } from "../consumer/consumer_session.ts";
-import { boundedJson } from "../recentchange/untrusted_json.ts";
+import { boundedJson } from "./untrusted_json.ts";
 import {
   MANIFEST_FORMAT,
   type ManifestFile,

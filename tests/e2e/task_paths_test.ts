@@ -4,7 +4,7 @@
  * folder), with permissions still narrow; a missing permission gives one line
  * that names the task, never Deno's raw error.
  *
- * The task's own command (`deno run --env-file=.env … lib/cli/launch.ts <program>`)
+ * The task's own command (`deno run --env-file=.env … lib/launcher/launch.ts <program>`)
  * runs in a working folder holding the user's `.env`, as `deno task` runs it.
  *
  * @module

@@ -14,7 +14,7 @@ import { CONSUMER_OPTIONS } from "../../lib/consumer/consumer_config.ts";
 import { METRICS_OPTIONS } from "../../lib/metrics/metrics_options.ts";
 import { PRODUCER_OPTIONS } from "../../lib/producer/producer_config.ts";
 import { LOG_OPTIONS } from "../../lib/cli/program.ts";
-import { permissionFlags, PROGRAM_PROFILES } from "../../lib/cli/program_permissions.ts";
+import { permissionFlags, PROGRAM_PROFILES } from "../../lib/launcher/program_permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -108,12 +108,12 @@ async function taskArgv(program: string): Promise<string[]> {
   const matches = Object.entries(config.tasks as Record<string, string | { command: string }>)
     .map(([name, task]) => [name, typeof task === "string" ? task : task.command] as const)
     .filter(([, command]) =>
-      new RegExp(`^deno run .*\\slib/launch\\.ts ${program}$`).test(command.trim())
+      new RegExp(`^deno run .*\\slib/launcher/launch\\.ts ${program}$`).test(command.trim())
     );
   assert.equal(
     matches.length,
     1,
-    `deno.json must have exactly one task ending in "deno run … lib/cli/launch.ts ${program}", found ${matches.length}`,
+    `deno.json must have exactly one task ending in "deno run … lib/launcher/launch.ts ${program}", found ${matches.length}`,
   );
   return matches[0]![1].trim().split(/\s+/).filter((arg) => !arg.startsWith("--env-file"));
 }

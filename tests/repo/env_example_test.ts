@@ -6,7 +6,7 @@ import { BROKER_OPTIONS } from "../../lib/broker/broker_config.ts";
 import { METRICS_OPTIONS } from "../../lib/metrics/metrics_options.ts";
 import { LOG_OPTIONS } from "../../lib/cli/program.ts";
 import { PIPELINE_OPTIONS } from "../../lib/start/pipeline_options.ts";
-import { permissionFlags, PROGRAM_PROFILES } from "../../lib/cli/program_permissions.ts";
+import { permissionFlags, PROGRAM_PROFILES } from "../../lib/launcher/program_permissions.ts";
 import { REPLAY_OPTIONS } from "../../lib/replay/replay_config.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -41,7 +41,10 @@ Deno.test("each deno task launches its program, which may read exactly the varia
   for (const [task, { file, specs }] of Object.entries(PROGRAMS)) {
     const command = tasks[task]!.command.trim();
     const program = command.split(/\s+/).at(-1)!;
-    assert.ok(command.endsWith(` lib/cli/launch.ts ${program}`), `task ${task} runs the launcher`);
+    assert.ok(
+      command.endsWith(` lib/launcher/launch.ts ${program}`),
+      `task ${task} runs the launcher`,
+    );
     assert.equal(PROGRAM_PROFILES[program]?.entry, file, `task ${task} launches ${file}`);
     assert.ok(!/--allow-all|\s-A\s/.test(command), `task ${task} must not use -A`);
     const flags = permissionFlags(program, { env: {}, args: [], root: "/repo" });

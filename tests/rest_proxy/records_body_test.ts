@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseRecordsBody, splitJsonArray } from "../../lib/rest_proxy/records_body.ts";
 import type { ConsumerRecord } from "../../lib/rest_proxy/rest_consumer_client.ts";
-import { boundedJson, jsonValueProblem } from "../../lib/recentchange/untrusted_json.ts";
+import { boundedJson, jsonValueProblem } from "../../lib/lake/untrusted_json.ts";
 
 const record = (offset: number, value: string) =>
   `{"topic":"t","key":null,"value":${value},"partition":2,"offset":${offset}}`;

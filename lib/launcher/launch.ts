@@ -1,9 +1,9 @@
 /**
  * The launcher behind every `deno task` that runs a program:
- * `deno run … lib/cli/launch.ts consumer [options]` reads the configuration the
+ * `deno run … lib/launcher/launch.ts consumer [options]` reads the configuration the
  * program will see (environment with `.env` applied, and its options), computes
  * the program's narrow permissions with {@linkcode permissionFlags} (exactly the
- * folders configured, see `lib/cli/program_permissions.ts`) and runs
+ * folders configured, see `lib/launcher/program_permissions.ts`) and runs
  * `deno run <those flags> consumer.ts [options]` as its child.
  *
  * The launcher loads no third-party code; it needs `--allow-env`, `--allow-read`
@@ -68,7 +68,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
   const [program, ...args] = printOnly ? argv.slice(1) : argv;
   if (program === undefined || !(program in PROGRAM_PROFILES)) {
     writeErr(
-      `error: lib/cli/launch.ts runs a wikistream program: expected one of ${
+      `error: lib/launcher/launch.ts runs a wikistream program: expected one of ${
         Object.keys(PROGRAM_PROFILES).join(", ")
       }, got ${program === undefined ? "nothing" : `"${program}"`}`,
     );

@@ -3,7 +3,7 @@
  * configuration: exactly the environment variables it reads, the network, and
  * read/write access to exactly the folders the user configured (state folder,
  * broker data folder, a local lake), plus what the AWS SDK reads when the lake
- * is on S3. `deno task …` runs programs through `lib/cli/launch.ts`, which grants
+ * is on S3. `deno task …` runs programs through `lib/launcher/launch.ts`, which grants
  * these flags; `deno task compile` bakes them into the binaries.
  *
  * Only option modules are imported here (no pipeline code, no npm package), so
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ConfigError, envNames, type OptionSpecs, parseConfig } from "./config.ts";
+import { ConfigError, envNames, type OptionSpecs, parseConfig } from "../cli/config.ts";
 import { BROKER_OPTIONS } from "../broker/broker_config.ts";
 import { CONSUMER_OPTIONS } from "../consumer/consumer_config.ts";
 import { LAKE_STORE_OPTIONS } from "../object_store/lake_store_options.ts";
@@ -19,7 +19,7 @@ import { METRICS_OPTIONS } from "../metrics/metrics_options.ts";
 import { parseOutputUrl } from "../object_store/output_url.ts";
 import { PIPELINE_OPTIONS } from "../start/pipeline_options.ts";
 import { PRODUCER_OPTIONS } from "../producer/producer_config.ts";
-import { LOG_OPTIONS } from "./program.ts";
+import { LOG_OPTIONS } from "../cli/program.ts";
 import { QUERY_OPTIONS } from "../lake/query_options.ts";
 import { REPLAY_OPTIONS } from "../replay/replay_config.ts";
 

@@ -8,7 +8,8 @@ import { formatQueryResult, queryLake } from "./lib/lake/lake_query.ts";
 import { QUERY_OPTIONS } from "./lib/lake/query_options.ts";
 
 export { QUERY_OPTIONS };
-import { runProgram, UsageError } from "./lib/cli/program.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { UsageError } from "./lib/cli/usage_error.ts";
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);

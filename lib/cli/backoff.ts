@@ -37,7 +37,11 @@ export class Backoff {
   #random: () => number;
   #attempt = 0;
 
-  /** @param options delays and random source */
+  /**
+   * Creates a `Backoff`.
+   *
+   * @param options delays and random source
+   */
   constructor(options: BackoffOptions = {}) {
     this.#initial = options.initialMs ?? 1000;
     this.#max = options.maxMs ?? 60_000;
@@ -50,7 +54,11 @@ export class Backoff {
     return this.#attempt;
   }
 
-  /** @returns the delay in ms before the next attempt */
+  /**
+   * The delay before the next attempt; each call grows it.
+   *
+   * @returns the delay in ms before the next attempt
+   */
   next(): number {
     const ceiling = Math.min(this.#max, this.#initial * this.#factor ** this.#attempt);
     this.#attempt++;

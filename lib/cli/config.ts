@@ -44,6 +44,8 @@ export class ConfigError extends Error {
   /** Every problem found, one line each. */
   readonly problems: readonly string[];
   /**
+   * Creates a `ConfigError`.
+   *
    * @param problems one message per invalid option
    */
   constructor(problems: readonly string[]) {

@@ -17,6 +17,7 @@ import {
 import { enumOption } from "./config_options.ts";
 import { permissionHint, permissionRefusal } from "./permission_hint.ts";
 import { consoleSink, createLogger, describeError, type Logger, type LogLevel } from "./log.ts";
+import { UsageError } from "./usage_error.ts";
 
 /** Logging options shared by every program. */
 export const LOG_OPTIONS = {
@@ -33,15 +34,6 @@ export const LOG_OPTIONS = {
     values: ["auto", "json", "pretty"],
   }),
 };
-
-/** Raised by a program for a condition that is the user's to fix (exit code 2). */
-export class UsageError extends Error {
-  /** @param message what is wrong and what to do */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "UsageError";
-  }
-}
 
 /** What a running program receives. */
 export interface ProgramContext {

@@ -24,7 +24,11 @@ export class ErrorBudget {
   #total = 0;
   #seen = 0;
 
-  /** @param options limit and window */
+  /**
+   * Creates an `ErrorBudget`.
+   *
+   * @param options limit and window
+   */
   constructor(options: ErrorBudgetOptions) {
     this.#maxRate = options.maxRate;
     this.#decay = 1 - 1 / (options.window ?? 1000);

@@ -11,12 +11,11 @@
  *
  * @module
  */
-import { ParquetFile } from "parquet-wasm";
-import { tableFromIPC } from "apache-arrow";
 import { Backoff } from "../cli/backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { LakeLayout } from "./lake_layout.ts";
 import type { SealedUnit } from "./lake_writer.ts";
+import { readEventIds } from "./parquet_reader.ts";
 import type { Logger } from "../cli/log.ts";
 import { type ObjectStore, ObjectStoreError } from "../object_store/object_store.ts";
 import { encodeManifest, parseManifest, type UnitManifest } from "./unit_manifest.ts";
@@ -55,27 +54,6 @@ export interface LakeState {
   last: UnitManifest | undefined;
   /** Whether all objects of `last` exist. */
   complete: boolean;
-}
-
-/**
- * Decodes only the `event_id` column of a Parquet data file. (`readParquet`'s `columns`
- * option is ignored by parquet-wasm 0.8 and decodes every column; `ParquetFile.read`
- * applies it.)
- *
- * @param bytes the file
- * @returns the event ids in file order
- */
-export async function readEventIds(bytes: Uint8Array): Promise<string[]> {
-  const file = await ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-  try {
-    const table = tableFromIPC((await file.read({ columns: ["event_id"] })).intoIPCStream());
-    const column = table.getChild("event_id");
-    const ids: string[] = [];
-    if (column) { for (const id of column) ids.push(id as string); }
-    return ids;
-  } finally {
-    file.free();
-  }
 }
 
 /** Publishes units and recovers the lake state. */

@@ -47,7 +47,11 @@ export class LakeLayout {
   #root: string;
   #topic: string;
 
-  /** @param options prefix and topic */
+  /**
+   * Creates a `LakeLayout`.
+   *
+   * @param options prefix and topic
+   */
   constructor(options: LakeLayoutOptions) {
     const prefix = options.prefix.replace(/^\/+|\/+$/g, "");
     if (!/^[A-Za-z0-9._-]+$/.test(options.topic) || options.topic.startsWith("_")) {

@@ -28,7 +28,16 @@ import {
   type Json,
   JsonDuckDBValueConverter,
 } from "@duckdb/node-api";
-import { UsageError } from "../cli/program.ts";
+import { UsageError } from "../cli/usage_error.ts";
+
+/** A JSON value as the query returns it (DuckDB's `Json`, spelled out). */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /** Options for {@linkcode queryLake}. */
 export interface LakeQueryOptions {
@@ -49,7 +58,7 @@ export interface QueryResult {
   /** Rows; `null` is SQL NULL, everything else is DuckDB's text or JSON form. */
   rows: (string | null)[][];
   /** The same rows as JSON values: numbers, booleans, strings, arrays, objects, null. */
-  values: Json[][];
+  values: JsonValue[][];
   /** True when more rows existed than `maxRows`. */
   truncated: boolean;
 }

@@ -25,22 +25,11 @@
  *
  * @module
  */
-import { tableFromIPC } from "apache-arrow";
-import { readParquet } from "parquet-wasm";
 import { describeError } from "../cli/log.ts";
 import type { ObjectStore } from "../object_store/object_store.ts";
 import { LakeLayout } from "./lake_layout.ts";
+import { type FileRows, readParquetRows } from "./parquet_reader.ts";
 import { parseManifest, type UnitManifest } from "./unit_manifest.ts";
-
-/** The columns of one data file the verifier needs. */
-export interface FileRows {
-  /** `event_id` per row. */
-  eventIds: string[];
-  /** `kafka_partition` per row. */
-  partitions: number[];
-  /** `kafka_offset` per row. */
-  offsets: number[];
-}
 
 /** Options for {@linkcode verifyLake}. */
 export interface VerifyLakeOptions {
@@ -98,35 +87,6 @@ export interface LakeReport {
   problems: string[];
   /** Remarks that are not violations. */
   notes: string[];
-}
-
-/**
- * Reads the `event_id`, `kafka_partition` and `kafka_offset` columns with parquet-wasm.
- *
- * @param bytes a Parquet file
- * @returns the columns
- * @throws {Error} when the bytes are not Parquet or a column is missing
- */
-export function readParquetRows(bytes: Uint8Array): FileRows {
-  const table = tableFromIPC(
-    readParquet(bytes, { columns: ["event_id", "kafka_partition", "kafka_offset"] })
-      .intoIPCStream(),
-  );
-  const column = (name: string) => {
-    const c = table.getChild(name);
-    if (!c) throw new Error(`column "${name}" is missing`);
-    return c;
-  };
-  const ids = column("event_id");
-  const partitions = column("kafka_partition");
-  const offsets = column("kafka_offset");
-  const out: FileRows = { eventIds: [], partitions: [], offsets: [] };
-  for (let i = 0; i < table.numRows; i++) {
-    out.eventIds.push(String(ids.get(i)));
-    out.partitions.push(Number(partitions.get(i)));
-    out.offsets.push(Number(offsets.get(i)));
-  }
-  return out;
 }
 
 interface TopicContext {

@@ -14,8 +14,7 @@ import { CANARY_REASON, EventBatchBuilder } from "./event_batch_builder.ts";
 import { SCHEMA_VERSION } from "./event_schema.ts";
 import { hourStart, type LakeLayout } from "./lake_layout.ts";
 import { encodeParquet, type ParquetCompression } from "./parquet_encoder.ts";
-import type { ConsumerRecord } from "../rest_proxy/rest_consumer_client.ts";
-import type { PoisonRecord } from "../consumer/consumer_session.ts";
+import type { LakeRecord, UnreadableRecord } from "./lake_record.ts";
 import { boundedJson } from "./untrusted_json.ts";
 import {
   MANIFEST_FORMAT,
@@ -245,7 +244,7 @@ export class LakeUnit {
    * @param record the next record
    * @returns the reason, or `undefined` when the record fits
    */
-  limitBefore(record: ConsumerRecord): RotationReason | undefined {
+  limitBefore(record: LakeRecord): RotationReason | undefined {
     if (this.#records === 0) return undefined;
     const p = preview(record.value);
     if (!p) return undefined;
@@ -301,7 +300,7 @@ export class LakeUnit {
    * @param record the record (value as returned by a `format: json` read)
    * @returns what happened to it
    */
-  add(record: ConsumerRecord): RecordOutcome {
+  add(record: LakeRecord): RecordOutcome {
     const { partition, offset, value } = record;
     this.#cover(partition, offset);
     if (record.unreadable) {
@@ -352,7 +351,7 @@ export class LakeUnit {
    *
    * @param poison its position and the proxy's message
    */
-  addPoison(poison: PoisonRecord): void {
+  addPoison(poison: UnreadableRecord): void {
     this.#cover(poison.partition, poison.offset);
     this.#deadLetter(
       poison.partition,

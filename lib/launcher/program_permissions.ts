@@ -179,7 +179,11 @@ function awsPaths(env: Record<string, string | undefined>): string[] {
  * Thrown when a configured path cannot be passed in a permission flag.
  */
 export class PermissionPathError extends Error {
-  /** @param message what is wrong and what to do */
+  /**
+   * Creates a `PermissionPathError`.
+   *
+   * @param message what is wrong and what to do
+   */
   constructor(message: string) {
     super(message);
     this.name = "PermissionPathError";

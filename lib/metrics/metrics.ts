@@ -116,18 +116,35 @@ function renderLabels(labels: Labels | undefined): string {
   return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}}`;
 }
 
-class Instrument {
+/** What {@linkcode Counter} and {@linkcode Gauge} share: a named family of labelled samples. */
+export class Instrument {
+  /** Metric name. */
   readonly name: string;
+  /** Help text. */
   readonly help: string;
+  /** Prometheus type. */
   readonly type: MetricType;
   #samples = new Map<string, { labels: Labels; value: number }>();
 
+  /**
+   * Creates an `Instrument`.
+   *
+   * @param name metric name
+   * @param help help text
+   * @param type Prometheus type
+   */
   constructor(name: string, help: string, type: MetricType) {
     this.name = name;
     this.help = help;
     this.type = type;
   }
 
+  /**
+   * Replaces the value of a label set.
+   *
+   * @param labels the label values
+   * @param fn the new value from the old one (0 when never set)
+   */
   protected update(labels: Labels, fn: (old: number) => number): void {
     const key = labelKey(labels);
     const sample = this.#samples.get(key);
@@ -149,7 +166,11 @@ class Instrument {
     return this.#samples.get(labelKey(labels))?.value ?? 0;
   }
 
-  /** @returns the family as rendered now */
+  /**
+   * The family with every label set's current value.
+   *
+   * @returns the family as rendered now
+   */
   family(): MetricFamily {
     return {
       name: this.name,

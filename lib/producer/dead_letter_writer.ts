@@ -40,7 +40,11 @@ export class DeadLetterWriter implements DeadLetterSink {
   #chain: Promise<void> = Promise.resolve();
   #encoder = new TextEncoder();
 
-  /** @param options the file path */
+  /**
+   * Creates a `DeadLetterWriter`.
+   *
+   * @param options the file path
+   */
   constructor(options: DeadLetterWriterOptions) {
     this.#path = options.path;
     this.#now = options.now ?? Date.now;

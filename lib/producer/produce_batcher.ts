@@ -87,7 +87,11 @@ export class ProduceBatcher {
   #changeWaiters: (() => void)[] = [];
   #closed = false;
 
-  /** @param options limits and the send and commit functions */
+  /**
+   * Creates a `ProduceBatcher`.
+   *
+   * @param options limits and the send and commit functions
+   */
   constructor(options: ProduceBatcherOptions) {
     this.#maxRecords = options.maxRecords;
     this.#maxBytes = options.maxBytes;

@@ -70,7 +70,11 @@ export interface ProduceSenderOptions {
 export class ProduceSender {
   #options: ProduceSenderOptions;
 
-  /** @param options sink, dead-letter sink, counters, backoff and signal */
+  /**
+   * Creates a `ProduceSender`.
+   *
+   * @param options sink, dead-letter sink, counters, backoff and signal
+   */
   constructor(options: ProduceSenderOptions) {
     this.#options = options;
   }

@@ -32,7 +32,8 @@ export const DEFAULT_USER_AGENT =
  * with the bundled sample (`deno task replay`, default port 8090; a test keeps this text,
  * the replay defaults and the sample file in step).
  */
-export const OFFLINE_HINT = "check the network, or set --stream-url; to run offline, serve the " +
+export const OFFLINE_HINT: string =
+  "check the network, or set --stream-url; to run offline, serve the " +
   "bundled sample with `deno task replay --loop samples/recentchange-sample.ndjson.gz` and " +
   "start with --stream-url http://127.0.0.1:8090/v2/stream/recentchange";
 

@@ -18,7 +18,7 @@ import { type ProduceBatch, ProduceBatcher, type StreamPosition } from "./produc
 import { ProduceSender } from "./produce_sender.ts";
 import { OFFLINE_HINT, type ProducerConfig } from "./producer_config.ts";
 import { type ProducerState, ProducerStateStore } from "./producer_state_store.ts";
-import { UsageError } from "../cli/program.ts";
+import { UsageError } from "../cli/usage_error.ts";
 import { RecentIdSet } from "./recent_id_set.ts";
 import { type InspectedEvent, inspectRecentChange } from "../recentchange/recentchange_event.ts";
 import {
@@ -37,66 +37,7 @@ import { SseClient, SseHttpError, type SseSource } from "../sse/sse_client.ts";
 import { UnmatchedWikiCheck } from "./unmatched_wiki_check.ts";
 import type { BatchRecord } from "./produce_batcher.ts";
 import type { SseMessage } from "../sse/sse_parse_stream.ts";
-
-/** Counters of a producer run (a later issue exposes them as metrics). */
-export interface ProducerStats {
-  /** When the run started (epoch ms). */
-  startedAtMs: number;
-  /** Data events received from the stream. */
-  eventsIn: number;
-  /** Events handed to the batcher (counts toward `--max-events`). */
-  eventsAccepted: number;
-  /** Records acknowledged by the proxy. */
-  eventsProduced: number;
-  /** Request body bytes of acknowledged produce requests. */
-  bytesProduced: number;
-  /** Produce requests made (including retries). */
-  produceRequests: number;
-  /** Replayed events dropped by `meta.id`. */
-  duplicatesDropped: number;
-  /** Canary events dropped. */
-  canariesDropped: number;
-  /** Events dropped by `--wikis`, `--types`, `--exclude-bots`. */
-  filtered: number;
-  /** Events written to the dead-letter file (malformed or refused by the proxy). */
-  deadLettered: number;
-  /** Produce retry rounds. */
-  retries: number;
-  /** Stream reconnects. */
-  reconnects: number;
-  /** `meta.dt` of the last event covered by a saved position (epoch ms). */
-  lastAckedEventTimeMs: number | null;
-  /** When the last event was received (epoch ms). */
-  lastEventReceivedAtMs: number | null;
-  /** Times the resume state was saved. */
-  stateSaves: number;
-}
-
-/**
- * Creates zeroed {@linkcode ProducerStats}.
- *
- * @param now the start time
- * @returns the counters
- */
-export function createProducerStats(now: number = Date.now()): ProducerStats {
-  return {
-    startedAtMs: now,
-    eventsIn: 0,
-    eventsAccepted: 0,
-    eventsProduced: 0,
-    bytesProduced: 0,
-    produceRequests: 0,
-    duplicatesDropped: 0,
-    canariesDropped: 0,
-    filtered: 0,
-    deadLettered: 0,
-    retries: 0,
-    reconnects: 0,
-    lastAckedEventTimeMs: null,
-    lastEventReceivedAtMs: null,
-    stateSaves: 0,
-  };
-}
+import { createProducerStats, type ProducerStats } from "./producer_stats.ts";
 
 /** Options for {@linkcode runProducer}. */
 export interface RunProducerOptions {

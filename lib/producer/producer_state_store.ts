@@ -71,7 +71,11 @@ export class ProducerStateStore {
   #journalBytes = 0;
   #position: ProducerPosition | undefined;
 
-  /** @param options the directory, fsync and the journal size limit */
+  /**
+   * Creates a `ProducerStateStore`.
+   *
+   * @param options the directory, fsync and the journal size limit
+   */
   constructor(options: ProducerStateStoreOptions) {
     this.#dir = options.dir;
     this.#fsync = options.fsync ?? true;

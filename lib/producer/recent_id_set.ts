@@ -13,7 +13,11 @@ export class RecentIdSet {
   #head = 0;
   #capacity: number;
 
-  /** @param capacity the most ids kept (at least 1) */
+  /**
+   * Creates a `RecentIdSet`.
+   *
+   * @param capacity the most ids kept (at least 1)
+   */
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(
@@ -70,7 +74,11 @@ export class RecentIdSet {
     this.#ids.add(id);
   }
 
-  /** @returns the ids, oldest first */
+  /**
+   * The ids in the set.
+   *
+   * @returns the ids, oldest first
+   */
   values(): string[] {
     return [...this.#ring.slice(this.#head), ...this.#ring.slice(0, this.#head)];
   }

@@ -319,6 +319,8 @@ export class ScannedRecentChange implements RecentChangeFacts {
   #e4: number;
 
   /**
+   * Creates a `ScannedRecentChange`.
+   *
    * @param bytes the event's bytes
    * @param offset where `bytes` starts in the buffer the ranges refer to
    * @param kinds value kind per tracked field (copied)

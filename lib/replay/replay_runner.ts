@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "../cli/log.ts";
-import { UsageError } from "../cli/program.ts";
+import { UsageError } from "../cli/usage_error.ts";
 import type { ReplayConfig } from "./replay_config.ts";
 import { readReplayEvents } from "./replay_events.ts";
 import { startReplayServer } from "./replay_server.ts";

@@ -157,7 +157,11 @@ export class RestProducerClient implements RecordSink {
   #flavor: RestFlavor;
   #scratch = new Uint8Array(0);
 
-  /** @param options proxy URL, topic, timeout and fetch */
+  /**
+   * Creates a `RestProducerClient`.
+   *
+   * @param options proxy URL, topic, timeout and fetch
+   */
   constructor(options: RestProducerClientOptions) {
     const base = new URL(options.baseUrl);
     if (!base.pathname.endsWith("/")) base.pathname += "/";

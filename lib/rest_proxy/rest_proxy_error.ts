@@ -12,6 +12,8 @@ export class RestProxyError extends Error {
   readonly errorCode: number;
 
   /**
+   * Creates a `RestProxyError`.
+   *
    * @param message what failed, with the proxy's own message
    * @param status HTTP status (0 for network errors)
    * @param errorCode Kafka REST error code

@@ -52,6 +52,8 @@ export class SseHttpError extends Error {
   readonly body: string;
 
   /**
+   * Creates a `SseHttpError`.
+   *
    * @param message what failed
    * @param status HTTP status
    * @param url the URL requested
@@ -151,7 +153,11 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
   #parserOptions: SseParseStreamOptions<T>;
   #unreachableHint: string;
 
-  /** @param options URL, headers, timeouts, backoff and injected I/O */
+  /**
+   * Creates a `SseClient`.
+   *
+   * @param options URL, headers, timeouts, backoff and injected I/O
+   */
   constructor(options: SseClientOptions<T>) {
     this.#url = new URL(options.url);
     this.#userAgent = options.userAgent;

@@ -48,6 +48,8 @@ export class SseMessage<T extends DataInspection = DataInspection> {
   #data: string | undefined;
 
   /**
+   * Creates a `SseMessage`.
+   *
    * @param event the event type
    * @param bytes the data as UTF-8
    * @param id the last event id in effect, as text or as UTF-8 (decoded on demand)
@@ -118,7 +120,11 @@ export interface SseParseStreamOptions<T extends DataInspection = DataInspection
  */
 export class SseParseStream<T extends DataInspection = DataInspection>
   extends TransformStream<Uint8Array | string, SseMessage<T>> {
-  /** @param options line and data length caps, and a data hook */
+  /**
+   * Creates a `SseParseStream`.
+   *
+   * @param options line and data length caps, and a data hook
+   */
   constructor(options: SseParseStreamOptions<T> = {}) {
     const parser = new SseEventParser<T>(options);
     const encoder = new TextEncoder();
@@ -168,7 +174,11 @@ export class SseEventParser<T extends DataInspection = DataInspection> {
   #maxData: number;
   #inspect: ((chunk: Uint8Array, start: number) => T | undefined) | undefined;
 
-  /** @param options line and data length caps, and a data hook */
+  /**
+   * Creates a `SseEventParser`.
+   *
+   * @param options line and data length caps, and a data hook
+   */
   constructor(options: SseParseStreamOptions<T> = {}) {
     this.#maxLine = options.maxLineLength ?? 4 * 1024 * 1024;
     this.#maxData = options.maxDataLength ?? 8 * 1024 * 1024;

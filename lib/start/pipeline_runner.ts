@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type BrokerStats, startBroker } from "../broker/broker_server.ts";
+import { startBroker } from "../broker/broker_server.ts";
+import type { BrokerStats } from "../broker/broker_stats.ts";
 import type { ResolvedConfig } from "../cli/config.ts";
 import type { ConsumerConfig } from "../consumer/consumer_config.ts";
 import { runConsumer } from "../consumer/consumer_pipeline.ts";
@@ -19,11 +20,8 @@ import type { ProducerConfig } from "../producer/producer_config.ts";
 import { PIPELINE_OPTIONS } from "./pipeline_options.ts";
 
 export { PIPELINE_OPTIONS };
-import {
-  createProducerStats,
-  type ProducerStats,
-  runProducer,
-} from "../producer/producer_pipeline.ts";
+import { runProducer } from "../producer/producer_pipeline.ts";
+import { createProducerStats, type ProducerStats } from "../producer/producer_stats.ts";
 
 /** The resolved options of {@linkcode runPipeline}. */
 export type PipelineConfig = ResolvedConfig<typeof PIPELINE_OPTIONS>;

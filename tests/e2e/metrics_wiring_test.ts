@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { createConsumerStats } from "../../lib/consumer/consumer_stats.ts";
-import { createProducerStats } from "../../lib/producer/producer_pipeline.ts";
-import {
-  combinedMetrics,
-  consumerMetrics,
-  producerMetrics,
-} from "../../lib/metrics/program_metrics.ts";
+import { createProducerStats } from "../../lib/producer/producer_stats.ts";
+import { combinedMetrics } from "../../lib/metrics/program_metrics.ts";
+import { consumerMetrics } from "../../lib/consumer/consumer_metrics.ts";
+import { producerMetrics } from "../../lib/producer/producer_metrics.ts";
 import { MetricsRegistry } from "../../lib/metrics/metrics.ts";
 import { startTestBroker } from "../_helpers/broker_http.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";

@@ -7,7 +7,7 @@ import {
   queryLake,
   type QueryResult,
 } from "../../lib/lake/lake_query.ts";
-import { UsageError } from "../../lib/cli/program.ts";
+import { UsageError } from "../../lib/cli/usage_error.ts";
 
 /** The three README queries. */
 const EDITS_PER_WIKI_LAST_HOUR = `

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tableFromIPC } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
-import { readEventIds } from "../../lib/lake/commit_protocol.ts";
+import { readEventIds } from "../../lib/lake/parquet_reader.ts";
 import { LakeLayout } from "../../lib/lake/lake_layout.ts";
 import { LakeUnit, type UnitLimits } from "../../lib/lake/lake_writer.ts";
 import { parseOutputUrl } from "../../lib/object_store/output_url.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/broker_server.ts";
-import { UsageError } from "../../lib/cli/program.ts";
+import { UsageError } from "../../lib/cli/usage_error.ts";
 import { runProducer } from "../../lib/producer/producer_pipeline.ts";
 import { testLogger, testProducerConfig } from "../_helpers/producer_setup.ts";
 import { readAllRecords } from "../_helpers/read_topic.ts";

@@ -78,7 +78,7 @@ export function programArgs(
 export function taskArgs(task: string): string[] {
   taskProgram(task);
   return denoTasks()[task]!.trim().split(/\s+/).slice(1).map((w) =>
-    w === "lib/launcher/launch.ts" ? `${REPOSITORY_ROOT}/lib/cli/launch.ts` : w
+    w === "lib/launcher/launch.ts" ? `${REPOSITORY_ROOT}/lib/launcher/launch.ts` : w
   );
 }
 

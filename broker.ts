@@ -7,9 +7,11 @@
  */
 import { BROKER_OPTIONS } from "./lib/broker/broker_config.ts";
 import { startBroker } from "./lib/broker/broker_server.ts";
-import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
-import { runProgram, UsageError } from "./lib/program.ts";
-import { brokerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
+import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { UsageError } from "./lib/cli/usage_error.ts";
+import { brokerMetrics } from "./lib/broker/broker_metrics.ts";
+import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
 
 /** Runs the broker until a signal stops it. */
 export async function main(): Promise<void> {

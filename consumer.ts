@@ -5,12 +5,13 @@
  *
  * @module
  */
-import { CONSUMER_OPTIONS, validateConsumerConfig } from "./lib/consumer_config.ts";
-import { runConsumer } from "./lib/consumer_pipeline.ts";
-import { createConsumerStats } from "./lib/consumer_stats.ts";
-import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
-import { runProgram } from "./lib/program.ts";
-import { consumerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
+import { CONSUMER_OPTIONS, validateConsumerConfig } from "./lib/consumer/consumer_config.ts";
+import { runConsumer } from "./lib/consumer/consumer_pipeline.ts";
+import { createConsumerStats } from "./lib/consumer/consumer_stats.ts";
+import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { consumerMetrics } from "./lib/consumer/consumer_metrics.ts";
+import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
 
 /** Runs the consumer at the process edge. */
 export async function main(): Promise<void> {

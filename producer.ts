@@ -6,11 +6,13 @@
  *
  * @module
  */
-import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
-import { runProgram } from "./lib/program.ts";
-import { producerMetrics, runWithMetrics } from "./lib/program_metrics.ts";
-import { PRODUCER_OPTIONS } from "./lib/producer_config.ts";
-import { createProducerStats, runProducer } from "./lib/producer_pipeline.ts";
+import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { producerMetrics } from "./lib/producer/producer_metrics.ts";
+import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
+import { PRODUCER_OPTIONS } from "./lib/producer/producer_config.ts";
+import { runProducer } from "./lib/producer/producer_pipeline.ts";
+import { createProducerStats } from "./lib/producer/producer_stats.ts";
 
 /** Entry point: parse configuration, run the pipeline, set the exit code. */
 export async function main(): Promise<void> {

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { formatQueryResult, queryLake } from "./lib/lake_query.ts";
-import { QUERY_OPTIONS } from "./lib/query_options.ts";
+import { formatQueryResult, queryLake } from "./lib/lake/lake_query.ts";
+import { QUERY_OPTIONS } from "./lib/lake/query_options.ts";
 
 export { QUERY_OPTIONS };
-import { runProgram, UsageError } from "./lib/program.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { UsageError } from "./lib/cli/usage_error.ts";
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { runProgram } from "./lib/program.ts";
-import { REPLAY_OPTIONS } from "./lib/replay_config.ts";
-import { runReplay } from "./lib/replay_runner.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { REPLAY_OPTIONS } from "./lib/replay/replay_config.ts";
+import { runReplay } from "./lib/replay/replay_runner.ts";
 
 /** Runs the replay until a signal stops it. */
 export async function main(): Promise<void> {

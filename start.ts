@@ -5,17 +5,14 @@
  *
  * @module
  */
-import type { BrokerStats } from "./lib/broker/broker_server.ts";
-import { METRICS_OPTIONS } from "./lib/metrics_options.ts";
-import { createPipelineStats, PIPELINE_OPTIONS, runPipeline } from "./lib/pipeline_runner.ts";
-import { runProgram } from "./lib/program.ts";
-import {
-  brokerMetrics,
-  combinedMetrics,
-  consumerMetrics,
-  producerMetrics,
-  runWithMetrics,
-} from "./lib/program_metrics.ts";
+import type { BrokerStats } from "./lib/broker/broker_stats.ts";
+import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
+import { createPipelineStats, PIPELINE_OPTIONS, runPipeline } from "./lib/start/pipeline_runner.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { brokerMetrics } from "./lib/broker/broker_metrics.ts";
+import { consumerMetrics } from "./lib/consumer/consumer_metrics.ts";
+import { combinedMetrics, runWithMetrics } from "./lib/metrics/program_metrics.ts";
+import { producerMetrics } from "./lib/producer/producer_metrics.ts";
 
 const NO_BROKER_YET: BrokerStats = {
   requests: {},

@@ -4,17 +4,18 @@
  *
  * @module
  */
-import { LAKE_STORE_OPTIONS } from "./lib/lake_store_options.ts";
-import { formatLakeReport, verifyLake } from "./lib/lake_verifier.ts";
-import { LocalObjectStore } from "./lib/local_object_store.ts";
-import type { ObjectStore } from "./lib/object_store.ts";
-import { readCaBundle } from "./lib/open_object_store.ts";
-import { formatOutputLocation, parseOutputUrl } from "./lib/output_url.ts";
-import { runProgram, UsageError } from "./lib/program.ts";
-import { S3ObjectStore } from "./lib/s3_object_store.ts";
+import { LAKE_STORE_OPTIONS } from "./lib/object_store/lake_store_options.ts";
+import { formatLakeReport, verifyLake } from "./lib/lake/lake_verifier.ts";
+import { LocalObjectStore } from "./lib/object_store/local_object_store.ts";
+import type { ObjectStore } from "./lib/object_store/object_store.ts";
+import { readCaBundle } from "./lib/object_store/open_object_store.ts";
+import { formatOutputLocation, parseOutputUrl } from "./lib/object_store/output_url.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { UsageError } from "./lib/cli/usage_error.ts";
+import { S3ObjectStore } from "./lib/object_store/s3_object_store.ts";
 
 /** Options of the verify command: where the lake is. */
-export const VERIFY_OPTIONS = LAKE_STORE_OPTIONS;
+export const VERIFY_OPTIONS: typeof LAKE_STORE_OPTIONS = LAKE_STORE_OPTIONS;
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);

@@ -22,8 +22,8 @@
 
 import { DuckDBInstance } from "@duckdb/node-api";
 import { cpuUsage } from "node:process";
-import { EventBatchBuilder } from "../lib/event_batch_builder.ts";
-import { encodeParquet } from "../lib/parquet_encoder.ts";
+import { EventBatchBuilder } from "../lib/lake/event_batch_builder.ts";
+import { encodeParquet } from "../lib/lake/parquet_encoder.ts";
 
 const DATA_DIR = new URL("../../shared/data/recentchange/", import.meta.url);
 const TOPIC = "wikimedia-changes";

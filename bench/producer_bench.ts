@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { parseConfig } from "../lib/config.ts";
-import { createLogger } from "../lib/log.ts";
-import { PRODUCER_OPTIONS } from "../lib/producer_config.ts";
-import { runProducer } from "../lib/producer_pipeline.ts";
+import { parseConfig } from "../lib/cli/config.ts";
+import { createLogger } from "../lib/cli/log.ts";
+import { PRODUCER_OPTIONS } from "../lib/producer/producer_config.ts";
+import { runProducer } from "../lib/producer/producer_pipeline.ts";
 import process from "node:process";
 import { repeatedLine } from "./_repeat_events.ts";
 import { ioFloor } from "./_producer_io_floor.ts";

@@ -1,7 +1,7 @@
 /**
  * `deno task compile`: builds `dist/wikistream-producer`, `dist/wikistream-consumer`
  * and `dist/wikistream-broker` with `deno compile`. The permission flags are
- * the ones `deno task` grants each program through `lib/launch.ts`, computed by
+ * the ones `deno task` grants each program through `lib/launcher/launch.ts`, computed by
  * the same function for the folders configured when compiling (relative to the
  * binary's working folder), and no .env value is embedded, so the binaries and
  * the tasks cannot drift apart.
@@ -12,7 +12,7 @@
  * @module
  */
 
-import { planLaunch } from "../lib/launch.ts";
+import { planLaunch } from "../lib/launcher/launch.ts";
 
 /** The programs that get a binary. */
 export const PROGRAMS = ["producer", "consumer", "broker"] as const;

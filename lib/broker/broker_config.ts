@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { boolOption, intOption, stringOption } from "../config_options.ts";
+import { boolOption, intOption, stringOption } from "../cli/config_options.ts";
 
 /** The broker's options: flags and `BROKER_*` environment variables. */
 export const BROKER_OPTIONS = {

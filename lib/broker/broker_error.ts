@@ -13,6 +13,8 @@ export class BrokerError extends Error {
   readonly errorCode: number;
 
   /**
+   * Creates a `BrokerError`.
+   *
    * @param status HTTP status
    * @param errorCode REST Proxy error code
    * @param message the body's message, worded like the Confluent proxy's

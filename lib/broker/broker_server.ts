@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
-import { V2_JSON } from "../rest_proxy_media.ts";
+import type { Logger } from "../cli/log.ts";
+import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
 import { BrokerError } from "./broker_error.ts";
 import {
   assign,
@@ -39,6 +39,7 @@ import { OffsetStore } from "./offset_store.ts";
 import { DEFAULT_MAX_RECORD_BYTES, handleProduce, type ProduceContext } from "./produce_handler.ts";
 import { readJsonBody } from "./request_body.ts";
 import { TopicStore } from "./topic_store.ts";
+import type { BrokerStats } from "./broker_stats.ts";
 
 export { FaultInjector } from "./fault_injector.ts";
 export type { FaultRule } from "./fault_injector.ts";
@@ -68,30 +69,6 @@ export interface BrokerOptions {
   faults?: boolean;
   /** Logger. @default silent */
   log?: Logger;
-}
-
-/** End offsets of one partition, for {@linkcode BrokerStats}. */
-export interface PartitionStats {
-  /** Topic name. */
-  topic: string;
-  /** Partition number. */
-  partition: number;
-  /** Offset of the first retained record. */
-  beginningOffset: number;
-  /** Offset the next record gets (the high watermark). */
-  endOffset: number;
-}
-
-/** A read-only snapshot of the broker, for metrics. */
-export interface BrokerStats {
-  /** HTTP requests answered, by method. */
-  requests: Record<string, number>;
-  /** Requests answered with a 5xx status. */
-  serverErrors: number;
-  /** Every partition of every topic. */
-  partitions: PartitionStats[];
-  /** Live consumer instances. */
-  consumerInstances: number;
 }
 
 /** A started broker. */

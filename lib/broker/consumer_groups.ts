@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../cli/log.ts";
 import { BrokerError } from "./broker_error.ts";
 import {
   ConsumerInstance,
@@ -49,7 +49,11 @@ export class ConsumerGroups {
   readonly #groups = new Map<string, Group>();
   readonly #now: () => number;
 
-  /** @param options stores, notifier, expiry and clock */
+  /**
+   * Creates a `ConsumerGroups`.
+   *
+   * @param options stores, notifier, expiry and clock
+   */
   constructor(options: ConsumerGroupsOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;

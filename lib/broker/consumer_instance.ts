@@ -105,6 +105,8 @@ export class ConsumerInstance {
   readonly #closed = new AbortController();
 
   /**
+   * Creates a `ConsumerInstance`.
+   *
    * @param group the group name
    * @param id the instance id
    * @param config the settings

@@ -109,7 +109,11 @@ export class FaultInjector {
   #rules: ActiveRule[] = [];
   readonly #random: () => number;
 
-  /** @param options the random source */
+  /**
+   * Creates a `FaultInjector`.
+   *
+   * @param options the random source
+   */
   constructor(options: FaultInjectorOptions = {}) {
     this.#random = options.random ?? Math.random;
   }

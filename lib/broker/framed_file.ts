@@ -10,7 +10,7 @@
  * @module
  */
 import { crc32 } from "node:zlib";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../cli/log.ts";
 
 /** Bytes before each payload: length and checksum. */
 export const FRAME_HEADER_BYTES = 8;

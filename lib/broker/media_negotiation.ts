@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { V2_EMBEDDED_BINARY, V2_EMBEDDED_JSON, V2_JSON } from "../rest_proxy_media.ts";
+import { V2_EMBEDDED_BINARY, V2_EMBEDDED_JSON, V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
 
 const V2_TYPE_REGEXP =
   /^application\/vnd\.kafka(\.(binary|json|avro|jsonschema|protobuf))?\.v2\+json$/;

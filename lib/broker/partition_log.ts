@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../cli/log.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, FramedFile } from "./framed_file.ts";
 
 /** Flag: the key bytes are JSON text. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../cli/log.ts";
 import { encodeFrame, FramedFile } from "./framed_file.ts";
 import { PartitionLog } from "./partition_log.ts";
 

@@ -4,9 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/config.ts";
-import { CONSUMER_OPTIONS, type ConsumerConfig } from "../../lib/consumer_config.ts";
-import type { ObjectStore } from "../../lib/object_store.ts";
+import { parseConfig } from "../../lib/cli/config.ts";
+import { CONSUMER_OPTIONS, type ConsumerConfig } from "../../lib/consumer/consumer_config.ts";
+import type { ObjectStore } from "../../lib/object_store/object_store.ts";
 import { queryParquet } from "./duckdb.ts";
 
 /**

@@ -15,7 +15,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { S3RVER_CREDENTIALS, S3RVER_READY_REGEXP, s3rverClientEnv } from "./s3_server_process.ts";
-import { ProducerStateStore } from "../../lib/producer_state_store.ts";
+import { ProducerStateStore } from "../../lib/producer/producer_state_store.ts";
 import { programArgs, taskOfEntry } from "./program_command.ts";
 
 const ROOT = new URL("../../", import.meta.url);

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { parseConfig } from "../../lib/config.ts";
-import { createLogger, type Logger, memorySink } from "../../lib/log.ts";
-import { PRODUCER_OPTIONS, type ProducerConfig } from "../../lib/producer_config.ts";
+import { parseConfig } from "../../lib/cli/config.ts";
+import { createLogger, type Logger, memorySink } from "../../lib/cli/log.ts";
+import { PRODUCER_OPTIONS, type ProducerConfig } from "../../lib/producer/producer_config.ts";
 
 /**
  * Builds a producer configuration for tests (fast backoff, short linger, no progress line).

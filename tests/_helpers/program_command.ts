@@ -1,7 +1,7 @@
 /**
  * Runs a wikistream program the way its `deno task` does, never with `-A`.
  *
- * Every program task in deno.json is `deno run <launcher flags> lib/launch.ts
+ * Every program task in deno.json is `deno run <launcher flags> lib/launcher/launch.ts
  * <program>`; the launcher computes the program's permissions from its
  * configuration and runs `deno run <flags> <program>.ts`. Tests that kill a
  * program (SIGKILL, SIGSTOP) spawn that final command directly, computed by the
@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { planLaunch, REPOSITORY_ROOT } from "../../lib/launch.ts";
-import { PROGRAM_PROFILES } from "../../lib/program_permissions.ts";
+import { planLaunch, REPOSITORY_ROOT } from "../../lib/launcher/launch.ts";
+import { PROGRAM_PROFILES } from "../../lib/launcher/program_permissions.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -31,14 +31,16 @@ export function denoTasks(): Record<string, string> {
  *
  * @param task the task name (`produce`, `consume`, `broker`, `start`, `query`, `verify`)
  * @returns the launcher's program name
- * @throws {Error} when the task is not `deno run … lib/launch.ts <program>`
+ * @throws {Error} when the task is not `deno run … lib/launcher/launch.ts <program>`
  */
 export function taskProgram(task: string): string {
   const command = denoTasks()[task];
   const words = command?.trim().split(/\s+/) ?? [];
   const program = words.at(-1) ?? "";
-  if (words[0] !== "deno" || words[1] !== "run" || words.at(-2) !== "lib/launch.ts") {
-    throw new Error(`task ${task} is not "deno run … lib/launch.ts <program>": ${command}`);
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-2) !== "lib/launcher/launch.ts") {
+    throw new Error(
+      `task ${task} is not "deno run … lib/launcher/launch.ts <program>": ${command}`,
+    );
   }
   if (!(program in PROGRAM_PROFILES) || PROGRAM_PROFILES[program]!.task !== task) {
     throw new Error(`task ${task} launches "${program}", which is not its program`);
@@ -76,7 +78,7 @@ export function programArgs(
 export function taskArgs(task: string): string[] {
   taskProgram(task);
   return denoTasks()[task]!.trim().split(/\s+/).slice(1).map((w) =>
-    w === "lib/launch.ts" ? `${REPOSITORY_ROOT}/lib/launch.ts` : w
+    w === "lib/launcher/launch.ts" ? `${REPOSITORY_ROOT}/lib/launcher/launch.ts` : w
   );
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { V2_EMBEDDED_JSON, V2_JSON } from "../../lib/rest_proxy_media.ts";
+import { V2_EMBEDDED_JSON, V2_JSON } from "../../lib/rest_proxy/rest_proxy_media.ts";
 
 /** One record read back. */
 export interface TopicRecord {

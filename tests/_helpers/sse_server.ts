@@ -1,6 +1,6 @@
 /**
  * The test suite's stand-in for stream.wikimedia.org: a thin wrapper around
- * `lib/replay_server.ts` (the server behind `deno task replay`), plus reading the
+ * `lib/replay/replay_server.ts` (the server behind `deno task replay`), plus reading the
  * shared recordings (`../shared/data/recentchange/*.ndjson`).
  *
  * Also a CLI for end-to-end tests:
@@ -14,10 +14,10 @@ import {
   type ReplayServerOptions,
   type RunningReplayServer,
   startReplayServer,
-} from "../../lib/replay_server.ts";
+} from "../../lib/replay/replay_server.ts";
 import { parseCliFlags } from "./test_utils.ts";
 
-export { PRIMARY_TOPIC, SECONDARY_TOPIC } from "../../lib/replay_server.ts";
+export { PRIMARY_TOPIC, SECONDARY_TOPIC } from "../../lib/replay/replay_server.ts";
 
 /** Where the shared recordings live. */
 export const RECORDINGS_DIR: URL = new URL("../../../shared/data/recentchange/", import.meta.url);

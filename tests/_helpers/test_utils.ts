@@ -4,7 +4,7 @@
  * @module
  */
 
-export { seededRandom } from "../../lib/seeded_random.ts";
+export { seededRandom } from "../../lib/replay/seeded_random.ts";
 
 /**
  * Parses `--name value` and `--name=value` arguments of a test helper's CLI.

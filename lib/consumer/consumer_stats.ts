@@ -1,0 +1,134 @@
+/**
+ * The consumer's counters ({@linkcode ConsumerStats}), kept by the pipeline and
+ * read by the progress line (and later by a metrics exporter).
+ *
+ * @module
+ */
+import { wasmMemory } from "parquet-wasm";
+import { ROTATION_REASONS, type RotationReason } from "../lake/unit_manifest.ts";
+
+/** Counters and gauges of one consumer run. */
+export interface ConsumerStats {
+  /** Records received from the proxy and taken into units. */
+  recordsIn: number;
+  /** Records skipped because the lake already holds their offsets (replays). */
+  recordsSkipped: number;
+  /** Rows written to committed data files. */
+  rowsWritten: number;
+  /** Data files written. */
+  filesWritten: number;
+  /** Bytes of data files written. */
+  bytesWritten: number;
+  /** Records dead-lettered. */
+  dlqRecords: number;
+  /** Records dropped as duplicates (`meta.id` seen before). */
+  duplicates: number;
+  /** Canary events dropped. */
+  canaries: number;
+  /** Units sealed, by reason. */
+  rotations: Record<RotationReason, number>;
+  /** Units committed. */
+  unitsCommitted: number;
+  /** Units rebuilt on start because objects were missing. */
+  unitsRedone: number;
+  /** Hour files open in the current unit. */
+  openFiles: number;
+  /** Bytes buffered by the current unit. */
+  bufferBytes: number;
+  /** Consumer instances created. */
+  instancesCreated: number;
+  /** Failed store attempts that were retried. */
+  storeRetries: number;
+  /** Whether the last offset commit succeeded; undefined before the first. */
+  lastCommitOk: boolean | undefined;
+  /** Wall time of the last successful commit (epoch ms). */
+  lastCommitTimeMs: number | undefined;
+  /** Largest `event_time` in committed files (epoch ms). */
+  newestCommittedEventTimeMs: number | undefined;
+}
+
+/**
+ * Creates zeroed stats.
+ *
+ * @returns a new stats object
+ */
+export function createConsumerStats(): ConsumerStats {
+  return {
+    recordsIn: 0,
+    recordsSkipped: 0,
+    rowsWritten: 0,
+    filesWritten: 0,
+    bytesWritten: 0,
+    dlqRecords: 0,
+    duplicates: 0,
+    canaries: 0,
+    rotations: Object.fromEntries(ROTATION_REASONS.map((r) => [r, 0])) as Record<
+      RotationReason,
+      number
+    >,
+    unitsCommitted: 0,
+    unitsRedone: 0,
+    openFiles: 0,
+    bufferBytes: 0,
+    instancesCreated: 0,
+    storeRetries: 0,
+    lastCommitOk: undefined,
+    lastCommitTimeMs: undefined,
+    newestCommittedEventTimeMs: undefined,
+  };
+}
+
+/**
+ * Builds the properties of one progress log line.
+ *
+ * @param stats current stats
+ * @param previous records-in count at the previous line
+ * @param elapsedMs time since the previous line
+ * @param nowMs current time
+ * @returns properties for the logger
+ */
+export function progressProperties(
+  stats: ConsumerStats,
+  previous: number,
+  elapsedMs: number,
+  nowMs: number,
+): Record<string, unknown> {
+  const rotations = Object.entries(stats.rotations).filter(([, n]) => n > 0).map(([r, n]) =>
+    `${r}:${n}`
+  ).join(",");
+  return {
+    recordsPerSec: elapsedMs > 0
+      ? Math.round(((stats.recordsIn - previous) * 1000) / elapsedMs)
+      : 0,
+    recordsIn: stats.recordsIn,
+    rowsWritten: stats.rowsWritten,
+    filesWritten: stats.filesWritten,
+    bytesWritten: stats.bytesWritten,
+    openFiles: stats.openFiles,
+    bufferBytes: stats.bufferBytes,
+    dlq: stats.dlqRecords,
+    duplicates: stats.duplicates,
+    rotations: rotations || "none",
+    freshnessMs: stats.newestCommittedEventTimeMs === undefined
+      ? null
+      : nowMs - stats.newestCommittedEventTimeMs,
+    ...memoryProperties(),
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The process's memory in MiB: resident set, JS heap used, buffers outside the heap (the open
+ * files' Arrow buffers among them) and the Parquet encoder's WebAssembly memory (it grows to
+ * fit the largest file encoded so far and never shrinks).
+ */
+function memoryProperties(): Record<"rssMiB" | "heapMiB" | "externalMiB" | "wasmMiB", number> {
+  const m = Deno.memoryUsage();
+  return {
+    rssMiB: Math.round(m.rss / MIB),
+    heapMiB: Math.round(m.heapUsed / MIB),
+    externalMiB: Math.round(m.external / MIB),
+    wasmMiB: Math.round(wasmMemory().buffer.byteLength / MIB),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The event ids of the newest committed units, kept to drop events the
+ * producer sent twice. Whole units are evicted oldest first once the rest
+ * still holds at least `window` ids.
+ *
+ * @module
+ */
+import type { SeenIds } from "../lake/lake_writer.ts";
+
+/** Ids of recent units. */
+export class DedupeWindow implements SeenIds {
+  #window: number;
+  #units: { seq: number; ids: Set<string> }[] = [];
+  #size = 0;
+
+  /**
+   * Creates an instance.
+   *
+   * @param window the number of ids to keep at least (0 keeps none)
+   */
+  constructor(window: number) {
+    this.#window = window;
+  }
+
+  /** Ids held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Says whether a recent unit wrote the id. */
+  has(id: string): boolean {
+    for (let i = this.#units.length - 1; i >= 0; i--) if (this.#units[i]!.ids.has(id)) return true;
+    return false;
+  }
+
+  /**
+   * Adds a committed unit's ids (units must come oldest first).
+   *
+   * @param seq the unit's sequence number
+   * @param ids its event ids
+   */
+  addUnit(seq: number, ids: Iterable<string>): void {
+    if (this.#window === 0) return;
+    const set = new Set(ids);
+    this.#units.push({ seq, ids: set });
+    this.#size += set.size;
+    while (this.#units.length > 1 && this.#size - this.#units[0]!.ids.size >= this.#window) {
+      this.#size -= this.#units.shift()!.ids.size;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
+import { MemoryObjectStore } from "../../lib/object_store/memory_object_store.ts";
+import type { ObjectStore } from "../../lib/object_store/object_store.ts";
+
+async function exerciseStore(store: ObjectStore): Promise<void> {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  await store.put("t/date=2026-01-01/hour=00/a.parquet", bytes("a"));
+  await store.put("t/date=2026-01-01/hour=01/b.parquet", bytes("b"));
+  await store.put("_manifests/t/000000000001.json", bytes("{}"), {
+    contentType: "application/json",
+  });
+  await store.put("_manifests/t/000000000000.json", bytes("{}"));
+  await store.put("t/date=2026-01-01/hour=00/a.parquet", bytes("a2"));
+  assert.equal(
+    new TextDecoder().decode(await store.get("t/date=2026-01-01/hour=00/a.parquet")),
+    "a2",
+  );
+  assert.equal(await store.get("t/missing"), undefined);
+  assert.equal(await store.exists("t/date=2026-01-01/hour=01/b.parquet"), true);
+  assert.equal(await store.exists("t/date=2026-01-01/hour=01/c.parquet"), false);
+  assert.deepEqual(await store.list("_manifests/t/"), [
+    "_manifests/t/000000000000.json",
+    "_manifests/t/000000000001.json",
+  ]);
+  assert.deepEqual(
+    await store.list("_manifests/t/", { startAfter: "_manifests/t/000000000000.json" }),
+    ["_manifests/t/000000000001.json"],
+  );
+  assert.deepEqual(await store.list("t/date=2026-01-01/hour=0"), [
+    "t/date=2026-01-01/hour=00/a.parquet",
+    "t/date=2026-01-01/hour=01/b.parquet",
+  ]);
+  assert.equal((await store.list("")).length, 4);
+  assert.deepEqual(await store.list("nothing/here/"), []);
+  await store.delete("t/date=2026-01-01/hour=01/b.parquet");
+  await store.delete("t/date=2026-01-01/hour=01/b.parquet");
+  assert.equal(await store.exists("t/date=2026-01-01/hour=01/b.parquet"), false);
+}
+
+Deno.test("LocalObjectStore puts, gets, lists in key order and deletes", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await exerciseStore(new LocalObjectStore({ root: `${root}/lake` }));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalObjectStore leaves no temporary files and hides stray ones from listings", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const store = new LocalObjectStore({ root });
+    await store.put("x/y.parquet", new Uint8Array([1, 2, 3]));
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${root}/x`))).map((e) => e.name),
+      ["y.parquet"],
+    );
+    await Deno.writeFile(`${root}/x/.y.parquet.1234.tmp`, new Uint8Array([9]));
+    assert.deepEqual(await store.list("x/"), ["x/y.parquet"]);
+    await assert.rejects(store.exists("../escape"), TypeError);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("MemoryObjectStore behaves like the other stores and simulates outages", async () => {
+  const store = new MemoryObjectStore();
+  await exerciseStore(store);
+  store.failPuts = true;
+  await assert.rejects(store.put("k", new Uint8Array()), (e: Error & { retriable?: boolean }) => {
+    return e.retriable === true;
+  });
+});

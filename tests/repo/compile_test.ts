@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { compilePlan, PROGRAMS } from "../../scripts/compile.ts";
+
+Deno.test("compilePlan() uses the launcher's permissions for the configured folders", () => {
+  const plan = compilePlan("broker", { BROKER_DATA_DIR: "/srv/broker" });
+  assert.equal(plan.output, "dist/wikistream-broker");
+  assert.deepEqual(plan.args.slice(0, 3), ["compile", "--output", "dist/wikistream-broker"]);
+  assert.equal(plan.args.at(-1), "./broker.ts");
+  assert.ok(plan.args.includes("--allow-read=/srv/broker"), plan.args.join(" "));
+  assert.ok(plan.args.includes("--allow-write=/srv/broker"), plan.args.join(" "));
+  assert.ok(
+    !plan.args.some((a) => a.startsWith("--env-file") || a === "-A" || a === "--allow-all"),
+  );
+});
+
+Deno.test("deno task compile fails with one clear message when the runtime cannot be downloaded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wikistream_compile_" });
+  try {
+    for (const program of PROGRAMS) {
+      await Deno.writeTextFile(`${dir}/${program}.ts`, "export {};\n");
+    }
+    const script = new URL("../../scripts/compile.ts", import.meta.url);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-run=deno", "--allow-env", script.href],
+      cwd: dir,
+      // An unreachable proxy makes the denort download fail at once, online or not.
+      env: { HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      "error: Cannot build the binaries: deno compile needs to download the Deno runtime (denort) from dl.deno.land, which is unreachable from this machine; run `deno task compile` on a machine with internet access, or set DENORT_BIN to a downloaded denort binary of the same Deno version",
+    );
+    await assert.rejects(Deno.stat(`${dir}/dist/wikistream-producer`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

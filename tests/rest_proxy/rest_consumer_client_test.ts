@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { Backoff } from "../../lib/cli/backoff.ts";
+import { ConsumerSession, parsePoisonPosition } from "../../lib/consumer/consumer_session.ts";
+import type { Clock } from "../../lib/cli/delay.ts";
+import { createLogger, memorySink } from "../../lib/cli/log.ts";
+import { RestConsumerClient } from "../../lib/rest_proxy/rest_consumer_client.ts";
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: string | null;
+}
+
+function fakeFetch(answer: (req: Seen) => Response): { fetch: typeof fetch; seen: Seen[] } {
+  const seen: Seen[] = [];
+  const fn = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req: Seen = {
+      method: init?.method ?? "GET",
+      url: String(input),
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === "string" ? init.body : null,
+    };
+    seen.push(req);
+    return await Promise.resolve(answer(req));
+  };
+  return { fetch: fn as typeof fetch, seen };
+}
+
+const NO_WAIT: Clock = { now: () => 0, sleep: () => Promise.resolve() };
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/vnd.kafka.v2+json" },
+  });
+}
+
+function client(fetchFn: typeof fetch, extra = {}) {
+  return new RestConsumerClient({
+    baseUrl: new URL("http://proxy.test:8082/"),
+    group: "g",
+    namePrefix: "wikistream-x",
+    fetch: fetchFn,
+    clock: NO_WAIT,
+    backoff: new Backoff({ initialMs: 1, maxMs: 1 }),
+    ...extra,
+  });
+}
+
+Deno.test("RestConsumerClient creates a json instance with auto-commit off and builds URLs from the proxy URL", async () => {
+  const f = fakeFetch((r) =>
+    r.method === "POST" && r.url.endsWith("/consumers/g")
+      ? json(200, {
+        instance_id: "wikistream-x-1",
+        base_uri: "http://rest-proxy:8082/consumers/g/instances/wikistream-x-1",
+      })
+      : r.url.includes("/records")
+      ? json(200, [{ topic: "t", key: null, value: { a: 1 }, partition: 0, offset: 5 }])
+      : new Response(null, { status: 204 })
+  );
+  const c = client(f.fetch, { maxBytes: 1234, readTimeoutMs: 300, fetchMinBytes: 99 });
+  await c.create();
+  const create = JSON.parse(f.seen[0]!.body!);
+  assert.deepEqual(create, {
+    name: "wikistream-x-1",
+    format: "json",
+    "auto.offset.reset": "earliest",
+    "auto.commit.enable": "false",
+    "fetch.min.bytes": "99",
+    "consumer.request.timeout.ms": "300",
+  });
+  assert.equal(f.seen[0]!.headers.get("content-type"), "application/vnd.kafka.v2+json");
+  await c.subscribe(["t"]);
+  assert.equal(
+    f.seen[1]!.url,
+    "http://proxy.test:8082/consumers/g/instances/wikistream-x-1/subscription",
+  );
+  const records = await c.read();
+  assert.equal(records[0]!.offset, 5);
+  assert.equal(
+    f.seen[2]!.url,
+    "http://proxy.test:8082/consumers/g/instances/wikistream-x-1/records?timeout=300&max_bytes=1234",
+  );
+  assert.equal(f.seen[2]!.headers.get("accept"), "application/vnd.kafka.json.v2+json");
+  await c.commit([{ topic: "t", partition: 0, offset: 5 }]);
+  assert.deepEqual(JSON.parse(f.seen[3]!.body!), {
+    offsets: [{ topic: "t", partition: 0, offset: 5 }],
+  });
+  await c.commit([]);
+  assert.equal(f.seen.length, 4, "an empty commit sends nothing (never the empty-body commit)");
+  await c.delete();
+  assert.equal(f.seen[4]!.method, "DELETE");
+  assert.equal(f.seen[4]!.headers.get("content-type"), "application/vnd.kafka.v2+json");
+});
+
+Deno.test("RestConsumerClient retries 5xx on idempotent calls but never retries a read", async () => {
+  let commits = 0;
+  let reads = 0;
+  const f = fakeFetch((r) => {
+    if (r.url.endsWith("/consumers/g")) return json(200, { instance_id: "i" });
+    if (r.url.endsWith("/offsets")) {
+      return ++commits < 3 ? json(500, { error_code: 50003, message: "retriable" }) : json(200, []);
+    }
+    if (r.url.includes("/records")) {
+      reads++;
+      return json(503, { error_code: 50302, message: "broker not available" });
+    }
+    return new Response(null, { status: 204 });
+  });
+  const c = client(f.fetch);
+  await c.create();
+  await c.commit([{ topic: "t", partition: 1, offset: 9 }]);
+  assert.equal(commits, 3);
+  await assert.rejects(c.read(), /HTTP 503/);
+  assert.equal(reads, 1);
+});
+
+Deno.test("ConsumerSession re-creates and re-subscribes after 40403 and after a read network error", async () => {
+  let creates = 0;
+  let reads = 0;
+  const f = fakeFetch((r) => {
+    if (r.method === "POST" && r.url.endsWith("/consumers/g")) {
+      creates++;
+      return json(200, { instance_id: `i${creates}` });
+    }
+    if (r.url.includes("/records")) {
+      reads++;
+      if (reads === 1) {
+        return json(404, { error_code: 40403, message: "Consumer instance not found." });
+      }
+      if (reads === 2) throw new TypeError("connection reset");
+      return json(200, [{ topic: "t", key: null, value: 1, partition: 0, offset: 0 }]);
+    }
+    return new Response(null, { status: 204 });
+  });
+  const sink = memorySink();
+  const session = new ConsumerSession({
+    client: client(f.fetch),
+    topic: "t",
+    log: createLogger({ sink }),
+    clock: NO_WAIT,
+  });
+  const signal = new AbortController().signal;
+  assert.deepEqual((await session.read(signal)).records, []);
+  assert.deepEqual((await session.read(signal)).records, []);
+  assert.equal((await session.read(signal)).records.length, 1);
+  assert.equal(creates, 3);
+  const subscribes = f.seen.filter((s) => s.url.endsWith("/subscription"));
+  assert.equal(subscribes.length, 3);
+  assert.ok(subscribes.every((s) => JSON.parse(s.body!).topics[0] === "t"));
+  assert.ok(f.seen.some((s) => s.method === "DELETE" && s.url.endsWith("/instances/i2")));
+});
+
+Deno.test("ConsumerSession seeks past a 40801 record and reports it for dead-lettering", async () => {
+  let reads = 0;
+  const f = fakeFetch((r) => {
+    if (r.url.endsWith("/consumers/g")) return json(200, { instance_id: "i" });
+    if (r.url.includes("/records") && ++reads === 1) {
+      return json(408, {
+        error_code: 40801,
+        message:
+          "Unable to deserialize value of record at offset 17 in wikimedia-changes-2: not JSON",
+      });
+    }
+    if (r.url.includes("/records")) return json(200, []);
+    return new Response(null, { status: 204 });
+  });
+  const session = new ConsumerSession({
+    client: client(f.fetch),
+    topic: "wikimedia-changes",
+    log: createLogger({ sink: memorySink() }),
+    clock: NO_WAIT,
+  });
+  const read = await session.read(new AbortController().signal);
+  assert.equal(read.poison?.partition, 2);
+  assert.equal(read.poison?.offset, 17);
+  const seek = f.seen.find((s) => s.url.endsWith("/positions"))!;
+  assert.deepEqual(JSON.parse(seek.body!), {
+    offsets: [{ topic: "wikimedia-changes", partition: 2, offset: 18 }],
+  });
+  assert.deepEqual(parsePoisonPosition("no position here"), undefined);
+});
+
+Deno.test("ConsumerSession keeps a failed commit and retries it after the next read", async () => {
+  let commitCalls = 0;
+  const f = fakeFetch((r) => {
+    if (r.url.endsWith("/consumers/g")) return json(200, { instance_id: "i" });
+    if (r.url.endsWith("/offsets")) {
+      return ++commitCalls === 1
+        ? json(500, { error_code: 50002, message: "rebalance" })
+        : json(200, []);
+    }
+    if (r.url.includes("/records")) return json(200, []);
+    return new Response(null, { status: 204 });
+  });
+  const session = new ConsumerSession({
+    client: client(f.fetch, { maxAttempts: 1 }),
+    topic: "t",
+    log: createLogger({ sink: memorySink() }),
+    clock: NO_WAIT,
+  });
+  const signal = new AbortController().signal;
+  await session.read(signal);
+  assert.equal(await session.commit([{ topic: "t", partition: 0, offset: 3 }], signal), false);
+  assert.ok(session.commitPending);
+  await session.read(signal);
+  assert.equal(session.commitPending, false);
+  assert.equal(commitCalls, 2);
+});
+
+Deno.test("RestConsumerClient read gives up on a response body that stalls after the headers", async () => {
+  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const { fetch } = fakeFetch((req) => {
+    if (req.method === "POST") return json(200, { instance_id: "i", base_uri: "http://x" });
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          streams.push(c);
+          c.enqueue(new TextEncoder().encode('[{"topic":"t",'));
+        },
+      }),
+      { status: 200, headers: { "content-type": "application/vnd.kafka.json.v2+json" } },
+    );
+  });
+  // a real fetch errors the body when its signal aborts; the fake does the same
+  const withSignal = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const response = await fetch(input, init);
+    init?.signal?.addEventListener("abort", () => {
+      for (const c of streams) c.error(init.signal!.reason);
+    }, { once: true });
+    return response;
+  }) as typeof globalThis.fetch;
+  const c = client(withSignal, { readTimeoutMs: 20, requestTimeoutMs: 50 });
+  await c.create();
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    c.read().then(() => "records", (error) => error instanceof Error ? error.name : "error"),
+    new Promise<string>((resolve) => guard = setTimeout(() => resolve("hung"), 3000)),
+  ]);
+  clearTimeout(guard);
+  for (const s of streams) {
+    try {
+      s.error(new Error("test over"));
+    } catch { /* already errored */ }
+  }
+  assert.equal(outcome, "RestProxyError");
+});

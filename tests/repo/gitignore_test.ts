@@ -15,7 +15,7 @@ Deno.test("no source file is hidden by .gitignore (a pattern like `lake/` also m
       "bench",
       "scripts",
       "samples",
-      "*.ts",
+      ":(glob)*.ts",
     ],
     cwd: ROOT,
     stdout: "piped",

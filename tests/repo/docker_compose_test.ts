@@ -332,14 +332,20 @@ function exampleSection(example: string, heading: RegExp): string[] {
   return names;
 }
 
-/** The README's compose section. */
-async function readmeComposeSection(): Promise<string> {
-  const readme = await readText("README.md");
-  const start = readme.indexOf("\n## The real stack: Docker Compose");
-  assert.ok(start >= 0, "README has a Docker Compose section");
-  const end = readme.indexOf("\n## ", start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
+/**
+ * The compose section of a Markdown file: from its `## The real stack…` heading to the next
+ * `## ` heading. The full text is in docs/operations.md; the README has a short one.
+ */
+async function docComposeSection(file: string): Promise<string> {
+  const text = await readText(file);
+  const start = text.indexOf("\n## The real stack");
+  assert.ok(start >= 0, `${file} has a "The real stack" (Docker Compose) section`);
+  const end = text.indexOf("\n## ", start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
 }
+
+/** Files that tell users how to start the compose stack. */
+const COMPOSE_DOCS = ["docs/operations.md", "README.md"] as const;
 
 /** True when an environment value is the same-named variable from `.env`, e.g. `${X:-1}`. */
 function passesThrough(name: string, value: unknown): boolean {
@@ -475,16 +481,25 @@ Deno.test("docker-compose.yaml passes every option of a program to each containe
   }
 });
 
-Deno.test("docker-compose.yaml requires and delivers what the README and .env.example tell users to set", async () => {
+Deno.test("docker-compose.yaml requires and delivers what the docs and .env.example tell users to set", async () => {
   const text = await readText("docker-compose.yaml");
   const { services } = await compose();
   const used = interpolatedNames(text);
-  const section = await readmeComposeSection();
-  const setLine = section.split("\n").find((l) => l.includes("cp .env.example .env"));
-  assert.ok(setLine, "README's compose section shows `cp .env.example .env`");
-  const required = [...(setLine.split("#")[1] ?? "").matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)]
-    .map((m) => m[0]);
-  assert.deepEqual([...required].sort(), ["MINIO_ROOT_PASSWORD", "USER_AGENT"]);
+  const toldPerFile: string[][] = [];
+  for (const file of COMPOSE_DOCS) {
+    const section = await docComposeSection(file);
+    const setLine = section.split("\n").find((l) => l.includes("cp .env.example .env"));
+    assert.ok(setLine, `${file}'s compose section shows \`cp .env.example .env\``);
+    toldPerFile.push(
+      [...(setLine.split("#")[1] ?? "").matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g)]
+        .map((m) => m[0]).sort(),
+    );
+  }
+  const required = toldPerFile[0]!;
+  assert.deepEqual(required, ["MINIO_ROOT_PASSWORD", "USER_AGENT"]);
+  for (const [i, told] of toldPerFile.entries()) {
+    assert.deepEqual(told, required, `${COMPOSE_DOCS[i]} tells users to set the same variables`);
+  }
   const example = await readText(".env.example");
   const composeSection = exampleSection(example, /^# --- docker compose/);
   const problems: string[] = [];

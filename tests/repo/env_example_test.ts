@@ -19,9 +19,9 @@ const PROGRAMS = {
   replay: { file: "replay.ts", specs: REPLAY_OPTIONS },
 };
 
-Deno.test(".env.example and the README document every configuration variable", async () => {
+Deno.test(".env.example and docs/configuration.md document every configuration variable", async () => {
   const example = await Deno.readTextFile(new URL(".env.example", ROOT));
-  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const reference = await Deno.readTextFile(new URL("docs/configuration.md", ROOT));
   const all = new Set(
     Object.values(PROGRAMS).flatMap((p) => envNames(p.specs)).concat(envNames(LOG_OPTIONS)),
   );
@@ -29,8 +29,8 @@ Deno.test(".env.example and the README document every configuration variable", a
     !TEST_ONLY.has(n) && !new RegExp(`^#? ?${n}=`, "m").test(example)
   );
   assert.deepEqual(missingExample, [], "variables missing from .env.example");
-  const missingReadme = [...all].filter((n) => !readme.includes(`\`${n}\``));
-  assert.deepEqual(missingReadme, [], "variables missing from the README tables");
+  const missingDocs = [...all].filter((n) => !reference.includes(`\`${n}\``));
+  assert.deepEqual(missingDocs, [], "variables missing from the tables of docs/configuration.md");
 });
 
 Deno.test("each deno task launches its program, which may read exactly the variables it declares", async () => {

@@ -1,0 +1,57 @@
+/**
+ * The typed context the consumer's parts share: {@linkcode ConsumeContext} holds what
+ * `runConsumer` wires once (clients, lake, signals), {@linkcode ConsumeState} what start-up
+ * recovery and the consume loop move forward (the lake's positions, the next unit's
+ * sequence number, the next offset per partition, the current step).
+ *
+ * @module
+ */
+import type { Clock } from "../cli/delay.ts";
+import type { Logger } from "../cli/log.ts";
+import type { CommitProtocol } from "../lake/commit_protocol.ts";
+import type { LakeLayout } from "../lake/lake_layout.ts";
+import type { PartitionPosition } from "../lake/unit_manifest.ts";
+import type { ConsumerConfig } from "./consumer_config.ts";
+import type { ConsumerSession } from "./consumer_session.ts";
+import type { ConsumerStats } from "./consumer_stats.ts";
+import type { DedupeWindow } from "./dedupe_window.ts";
+
+/** What the consumer's parts use, wired once by `runConsumer`. */
+export interface ConsumeContext {
+  /** The consumer configuration. */
+  config: ConsumerConfig;
+  /** Logger. */
+  log: Logger;
+  /** Clock. */
+  clock: Clock;
+  /** Stats to update. */
+  stats: ConsumerStats;
+  /** The topic read (`KAFKA_TOPIC`). */
+  topic: string;
+  /** The lake's keys. */
+  layout: LakeLayout;
+  /** Publishes units and reads the lake state. */
+  protocol: CommitProtocol;
+  /** The consumer instance: reads, commits, keep-alive. */
+  session: ConsumerSession;
+  /** The stop signal: ends reading. */
+  signal: AbortSignal;
+  /** Aborts at the drain timeout after the stop: ends sealing and uploading. */
+  sealing: AbortSignal;
+  /** The event ids of the recent units. */
+  window: DedupeWindow;
+  /** Longest wait for the records of an incomplete unit during a rebuild. */
+  redoStallMs: number;
+}
+
+/** What recovery and the consume loop move forward; one per run. */
+export interface ConsumeState {
+  /** What the pipeline is doing, for the log line of a stop that abandons it. */
+  step: string;
+  /** The lake's positions: per partition, the last offset in a committed unit. */
+  positions: PartitionPosition[];
+  /** The sequence number of the next unit. */
+  seq: number;
+  /** Per partition, the next offset not yet in the lake or the open unit. */
+  next: Map<number, number>;
+}

@@ -69,6 +69,10 @@ export interface ProgramProfile {
   specs: OptionSpecs;
   /** Environment variables read outside the option specs. */
   extraEnv?: readonly string[];
+  /** Loads the AWS SDK (an `s3://` lake): `--allow-sys`, whose `ca` Deno 2.9 cannot name. */
+  awsSdk?: boolean;
+  /** Reads files of `node_modules` at run time (parquet-wasm's module, DuckDB's library). */
+  nodeModules?: boolean;
   /** Native libraries loaded from `node_modules` (DuckDB). */
   ffi?: boolean;
   /** Hosts it may connect to or listen on, for this configuration. @default every host */
@@ -114,6 +118,8 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     task: "consume",
     specs: { ...CONSUMER_OPTIONS, ...METRICS_OPTIONS },
     extraEnv: AWS_SDK_ENV,
+    awsSdk: true,
+    nodeModules: true,
     paths: (c) => lakePaths(String(c.outputUrl), true),
   },
   broker: {
@@ -127,6 +133,8 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     task: "start",
     specs: { ...PIPELINE_OPTIONS, ...METRICS_OPTIONS },
     extraEnv: AWS_SDK_ENV,
+    awsSdk: true,
+    nodeModules: true,
     paths: (c) =>
       merge(folder(c.stateDir), folder(c.brokerDataDir), lakePaths(String(c.outputUrl), true)),
   },
@@ -135,6 +143,7 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     task: "query",
     specs: QUERY_OPTIONS,
     ffi: true,
+    nodeModules: true,
     paths: (c) => lakePaths(String(c.outputUrl), false),
   },
   verify: {
@@ -142,6 +151,8 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     task: "verify",
     specs: LAKE_STORE_OPTIONS,
     extraEnv: AWS_SDK_ENV,
+    awsSdk: true,
+    nodeModules: true,
     paths: (c) => lakePaths(String(c.outputUrl), false),
   },
   replay: {
@@ -236,9 +247,8 @@ export function permissionFlags(program: string, inputs: PermissionInputs): stri
   }
   const paths = profile.paths(config, positionals);
   const nodeModules = `${inputs.root.replace(/\/+$/, "")}/node_modules`;
-  const needsModules = !["producer", "broker", "replay"].includes(program);
-  const read = [...paths.read, ...(needsModules ? [nodeModules] : [])];
-  if (paths.s3 || program === "verify") read.push(...awsPaths(inputs.env));
+  const read = [...paths.read, ...(profile.nodeModules ? [nodeModules] : [])];
+  if (paths.s3) read.push(...awsPaths(inputs.env));
   const flags = [
     "--no-prompt",
     ...list("--allow-env", [...names, ...(profile.extraEnv ?? [])]),
@@ -247,7 +257,7 @@ export function permissionFlags(program: string, inputs: PermissionInputs): stri
     ...list("--allow-write", paths.write),
   ];
   // The AWS SDK's TLS setup asks for sys "ca", which Deno 2.9's --allow-sys=<list> cannot name.
-  if (profile.extraEnv === AWS_SDK_ENV) flags.push("--allow-sys");
+  if (profile.awsSdk) flags.push("--allow-sys");
   if (profile.ffi) flags.push(`--allow-ffi=${nodeModules}`);
   return flags;
 }

@@ -252,13 +252,13 @@ export class PipelineHarness {
         `\n----- ${role} start #${n} at ${new Date().toISOString()} -----\n`,
       ),
     );
-    // Programs run with their task's permissions; test doubles (SSE, s3rver) with -A.
+    // Programs run with their task's permissions; the test doubles with what they use.
     const fullEnv = { NO_COLOR: "1", ...env };
     const task = taskOfEntry(args[0]!);
     const child = new Deno.Command(Deno.execPath(), {
       args: task
         ? programArgs(task, args.slice(1), fullEnv)
-        : ["run", "-A", "--no-prompt", ...args],
+        : ["run", "--no-prompt", ...this.#doubleFlags(args[0]!), ...args],
       env: fullEnv,
       stdin: "null",
       stdout: "piped",
@@ -267,6 +267,20 @@ export class PipelineHarness {
     const p = new ManagedProcess(role, child, log);
     this.processes.push(p);
     return p;
+  }
+
+  /** Permissions of a test double: loopback, its own folders, nothing else. */
+  #doubleFlags(script: string): string[] {
+    const loopback = ["--allow-net=127.0.0.1", "--allow-env"];
+    if (script === S3_SERVER) {
+      return [
+        ...loopback,
+        `--allow-read=${this.s3Dir}`,
+        `--allow-write=${this.s3Dir}`,
+        "--allow-sys",
+      ];
+    }
+    return [...loopback, `--allow-read=${this.eventsFile}`];
   }
 
   async #startServer(

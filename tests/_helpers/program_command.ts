@@ -87,3 +87,8 @@ export function taskOfEntry(path: string): string | undefined {
   const file = path.split("/").at(-1);
   return Object.values(PROGRAM_PROFILES).find((p) => p.entry === file)?.task;
 }
+
+/** Whether a `deno run` argument grants every permission at once (which no program may get). */
+export function isBlanketPermission(arg: string): boolean {
+  return arg === "-A" || arg === "--allow-all";
+}

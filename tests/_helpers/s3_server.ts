@@ -5,6 +5,7 @@
  * @module
  */
 import S3rver from "s3rver";
+import { S3RVER_CREDENTIALS, s3rverClientEnv } from "./s3_server_process.ts";
 
 /** A running s3rver. */
 export interface TestS3Server extends AsyncDisposable {
@@ -43,27 +44,28 @@ export async function startS3Server(
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   const info = await server.run() as { address: string; port: number };
-  const endpoint = `http://127.0.0.1:${info.port}`;
-  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+  return running(`http://127.0.0.1:${info.port}`, bucket, directory, () => server.close());
+}
+
+/** The handle of a started s3rver; `stop` ends it, then its folder is removed (once). */
+function running(
+  endpoint: string,
+  bucket: string,
+  directory: string,
+  stop: () => Promise<unknown>,
+): TestS3Server {
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    await server.close();
+    await stop();
     await Deno.remove(directory, { recursive: true }).catch(() => {});
   };
   return {
     endpoint,
     bucket,
-    credentials,
-    env: {
-      S3_ENDPOINT: endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: "us-east-1",
-      AWS_EC2_METADATA_DISABLED: "true",
-    },
+    credentials: { ...S3RVER_CREDENTIALS },
+    env: s3rverClientEnv(endpoint),
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -109,29 +111,8 @@ async function startTlsS3Server(
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   const port = Number(/listening (\d+)/.exec(text)![1]);
-  const endpoint = `https://localhost:${port}`;
-  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
+  return running(`https://localhost:${port}`, bucket, directory, async () => {
     child.kill("SIGTERM");
     await child.status;
-    await Deno.remove(directory, { recursive: true }).catch(() => {});
-  };
-  return {
-    endpoint,
-    bucket,
-    credentials,
-    env: {
-      S3_ENDPOINT: endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_REGION: "us-east-1",
-      AWS_EC2_METADATA_DISABLED: "true",
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  });
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compilePlan, PROGRAMS } from "../../scripts/compile.ts";
+import { denoTasks, isBlanketPermission } from "../_helpers/program_command.ts";
 
 Deno.test("compilePlan() uses the launcher's permissions for the configured folders", () => {
   const plan = compilePlan("broker", { BROKER_DATA_DIR: "/srv/broker" });
@@ -9,7 +10,7 @@ Deno.test("compilePlan() uses the launcher's permissions for the configured fold
   assert.ok(plan.args.includes("--allow-read=/srv/broker"), plan.args.join(" "));
   assert.ok(plan.args.includes("--allow-write=/srv/broker"), plan.args.join(" "));
   assert.ok(
-    !plan.args.some((a) => a.startsWith("--env-file") || a === "-A" || a === "--allow-all"),
+    !plan.args.some((a) => a.startsWith("--env-file") || isBlanketPermission(a)),
   );
 });
 
@@ -19,9 +20,12 @@ Deno.test("deno task compile fails with one clear message when the runtime canno
     for (const program of PROGRAMS) {
       await Deno.writeTextFile(`${dir}/${program}.ts`, "export {};\n");
     }
-    const script = new URL("../../scripts/compile.ts", import.meta.url);
+    // exactly the compile task's command, with the script's path made absolute
+    const script = new URL("../../scripts/compile.ts", import.meta.url).pathname;
+    const words = denoTasks().compile!.trim().split(/\s+/);
+    assert.equal(words.at(-1), "scripts/compile.ts");
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-run=deno", "--allow-env", script.href],
+      args: [...words.slice(1, -1), script],
       cwd: dir,
       // An unreachable proxy makes the denort download fail at once, online or not.
       env: { HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },

@@ -21,12 +21,13 @@ import {
   type RecordSink,
   RestProducerClient,
 } from "../rest_proxy/rest_producer_client.ts";
-import { SseClient, type SseSource } from "../sse/sse_client.ts";
+import type { SseSource } from "../sse/sse_client.ts";
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
-import { createEventFilter } from "./event_filter.ts";
+import { startDrainDeadline } from "./drain_deadline.ts";
+import { eventSelection } from "./event_selection.ts";
 import { type BatchRecord, ProduceBatcher } from "./produce_batcher.ts";
 import { ProduceSender } from "./produce_sender.ts";
-import { OFFLINE_HINT, type ProducerConfig } from "./producer_config.ts";
+import type { ProducerConfig } from "./producer_config.ts";
 import { logSummary, reportProgress } from "./producer_progress.ts";
 import { readEvents } from "./producer_read_loop.ts";
 import { throwRunErrors } from "./producer_run_errors.ts";
@@ -36,7 +37,7 @@ import { PositionCheckpoint } from "./position_checkpoint.ts";
 import { RecentIdSet } from "./recent_id_set.ts";
 import { ReconnectPosition } from "./reconnect_position.ts";
 import { loadSavedState, resolveStartPosition } from "./start_position.ts";
-import { UnmatchedWikiCheck } from "./unmatched_wiki_check.ts";
+import { openStreamSource } from "./stream_source.ts";
 
 /** Options for {@linkcode runProducer}. */
 export interface RunProducerOptions {
@@ -100,38 +101,18 @@ export async function runProducer(
 
   const readController = new AbortController();
   const readSignal = AbortSignal.any([options.signal, readController.signal]);
-  const sendController = new AbortController();
-  let drainTimer: ReturnType<typeof setTimeout> | undefined;
-  const onStop = () => {
-    drainTimer = setTimeout(() => {
-      sendController.abort(new DOMException("drain timeout", "AbortError"));
-    }, config.drainTimeoutMs);
-  };
-  if (options.signal.aborted) onStop();
-  else options.signal.addEventListener("abort", onStop, { once: true });
+  const drain = startDrainDeadline(options.signal, config.drainTimeoutMs);
 
   const scanner = new RecentChangeScanner();
-  const source = options.source ?? new SseClient<ScannedRecentChange>({
-    // Every data line is validated and read in place, inside the received chunk.
-    inspectData: (chunk, start) => scanner.scanLine(chunk, start),
-    url,
-    userAgent: config.userAgent,
-    lastEventId: () => reconnect.resumeId(),
-    idleTimeoutMs: config.idleTimeoutMs,
-    backoffInitialMs: config.reconnectBackoffMs,
-    backoffMaxMs: config.reconnectBackoffMaxMs,
-    onReconnect: () => stats.reconnects++,
-    unreachableHint: OFFLINE_HINT,
-    log: log.child("sse"),
-    clock,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
+  const source = options.source ??
+    openStreamSource(config, { url, reconnect, scanner, stats, log, clock, ...fetchOption });
   const sink = options.sink ?? new RestProducerClient({
     baseUrl: config.kafkaRestUrl,
     topic: config.kafkaTopic,
     requestTimeoutMs: config.requestTimeoutMs,
     flavor: config.kafkaRestFlavor,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...fetchOption,
   });
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
   const sender = new ProduceSender({
@@ -142,7 +123,7 @@ export async function runProducer(
     backoffMaxMs: config.retryBackoffMaxMs,
     clock,
     log: log.child("produce"),
-    signal: sendController.signal,
+    signal: drain.signal,
     ...(options.onAcked ? { onAcked: options.onAcked } : {}),
   });
   // A failed send or save stops reading.
@@ -179,69 +160,60 @@ export async function runProducer(
     topic: config.kafkaTopic,
     recordKey: config.produceKey,
   });
-  let readError: unknown;
-  try {
-    await readEvents({
-      source,
-      signal: readSignal,
-      clock,
-      log,
-      stats,
-      scanner,
-      deadLetters,
-      deadLetterPath: paths.deadLetter,
-      batcher,
-      seen,
-      filter: createEventFilter({
-        wikis: config.wikis,
-        types: config.types,
-        excludeBots: config.excludeBots,
-      }),
-      wikiCheck: new UnmatchedWikiCheck({
-        wikis: config.wikis,
-        log,
-        ...(options.unmatchedWikiCheckAfter === undefined
-          ? {}
-          : { afterEvents: options.unmatchedWikiCheckAfter }),
-      }),
-      keyMode: config.produceKey,
-      maxEvents: config.maxEvents,
-      reconnect,
-    });
-  } catch (error) {
-    readError = error;
-  }
-
-  let sendError: unknown;
-  try {
-    await batcher.close();
-  } catch (error) {
-    sendError = error;
-  }
-  options.signal.removeEventListener("abort", onStop);
-  if (drainTimer !== undefined) clearTimeout(drainTimer);
+  const readError = await settle(readEvents({
+    source,
+    signal: readSignal,
+    clock,
+    log,
+    stats,
+    scanner,
+    deadLetters,
+    deadLetterPath: paths.deadLetter,
+    batcher,
+    seen,
+    ...eventSelection(config, log, options.unmatchedWikiCheckAfter),
+    keyMode: config.produceKey,
+    maxEvents: config.maxEvents,
+    reconnect,
+  }));
+  const sendError = await settle(batcher.close());
+  drain.dispose();
   progressController.abort();
   await progress;
   await deadLetters.close();
-  try {
-    await store.finish();
-  } catch (error) {
-    // The journal already holds the position; state.json is only its readable copy.
-    log.warn("cannot write the readable copy of the position", {
-      file: paths.state,
-      error: describeError(error),
-    });
-  }
+  await finishStateFile(store, paths.state, log);
   logSummary(log, stats, clock);
   throwRunErrors({
     readError,
     sendError,
     readSignal,
-    sendSignal: sendController.signal,
+    sendSignal: drain.signal,
     drainTimeoutMs: config.drainTimeoutMs,
     stateDir: config.stateDir,
     statePath: paths.state,
     log,
   });
   return stats;
+}
+
+/** Waits for `work` and returns what it threw (`undefined` when it succeeded). */
+async function settle(work: Promise<void>): Promise<unknown> {
+  try {
+    await work;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Writes `state.json`; a failure only warns, since the journal already holds the position. */
+async function finishStateFile(store: ProducerStateStore, file: string, log: Logger) {
+  try {
+    await store.finish();
+  } catch (error) {
+    log.warn("cannot write the readable copy of the position", {
+      file,
+      error: describeError(error),
+    });
+  }
 }

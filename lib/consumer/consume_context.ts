@@ -1,8 +1,7 @@
 /**
  * The typed context the consumer's parts share: {@linkcode ConsumeContext} holds what
- * `runConsumer` wires once (clients, lake, signals), {@linkcode ConsumeState} what start-up
- * recovery and the consume loop move forward (the lake's positions, the next unit's
- * sequence number, the next offset per partition, the current step).
+ * `runConsumer` wires once (clients, lake, signals), {@linkcode ConsumeState} what the
+ * consume loop moves forward (one lane per partition taken on, the current step).
  *
  * @module
  */
@@ -10,11 +9,10 @@ import type { Clock } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
 import type { CommitProtocol } from "../lake/commit_protocol.ts";
 import type { LakeLayout } from "../lake/lake_layout.ts";
-import type { PartitionPosition } from "../lake/unit_manifest.ts";
 import type { ConsumerConfig } from "./consumer_config.ts";
 import type { ConsumerSession } from "./consumer_session.ts";
 import type { ConsumerStats } from "./consumer_stats.ts";
-import type { DedupeWindow } from "./dedupe_window.ts";
+import type { PartitionLane } from "./partition_lane.ts";
 
 /** What the consumer's parts use, wired once by `runConsumer`. */
 export interface ConsumeContext {
@@ -38,8 +36,8 @@ export interface ConsumeContext {
   signal: AbortSignal;
   /** Aborts at the drain timeout after the stop: ends sealing and uploading. */
   sealing: AbortSignal;
-  /** The event ids of the recent units. */
-  window: DedupeWindow;
+  /** The name this consumer records as the owner of the units it claims. */
+  owner: string;
   /** Longest wait for the records of an incomplete unit during a rebuild. */
   redoStallMs: number;
 }
@@ -48,10 +46,6 @@ export interface ConsumeContext {
 export interface ConsumeState {
   /** What the pipeline is doing, for the log line of a stop that abandons it. */
   step: string;
-  /** The lake's positions: per partition, the last offset in a committed unit. */
-  positions: PartitionPosition[];
-  /** The sequence number of the next unit. */
-  seq: number;
-  /** Per partition, the next offset not yet in the lake or the open unit. */
-  next: Map<number, number>;
+  /** The partitions taken on, with what this consumer knows and holds for each. */
+  lanes: Map<number, PartitionLane>;
 }

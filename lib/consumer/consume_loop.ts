@@ -1,30 +1,39 @@
 /**
- * {@linkcode consumeLoop}: the consumer's read → seal → commit loop. Records at or below
- * the lake's position for their partition are skipped; the others go into the open unit,
- * which is sealed, published and committed when a limit, its age or the stop says so.
+ * {@linkcode consumeLoop}: the consumer's read → seal → claim → commit loop, per partition.
+ * The first record of a partition makes the consumer take it on (read its state in the
+ * lake); records at or below the lake's position are skipped; the others go into the
+ * partition's open unit, which is sealed, claimed, published and committed when a limit,
+ * its age or the stop says so. A record ahead of the wanted offset (another owner moved
+ * the lake on, or the proxy skipped records) makes the lane read the lake again and, if
+ * still behind, send the proxy back; a lost claim discards the unit and does the same.
+ * Partitions the proxy no longer assigns are dropped with what they hold.
  *
  * @module
  */
 import { LakeUnit, type RecordOutcome, type UnitLimits } from "../lake/lake_writer.ts";
+import type { LakeRecord, UnreadableRecord } from "../lake/lake_record.ts";
 import type { RotationReason } from "../lake/unit_manifest.ts";
-import type { ConsumerRecord } from "../rest_proxy/rest_consumer_client.ts";
 import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
-import type { PoisonRecord } from "./consumer_session.ts";
 import { progressProperties } from "./consumer_stats.ts";
 import { ErrorBudget } from "./error_budget.ts";
+import { finishRedo, loadLane, redoStalled } from "./lake_recovery.ts";
+import type { PartitionLane } from "./partition_lane.ts";
 import { publishUnit } from "./unit_commit.ts";
+
+/** How often the consumer asks the proxy which partitions it owns (where it can). */
+const ASSIGNMENT_CHECK_MS = 2000;
 
 /**
  * Reads and writes units until `signal` aborts or, with `consumerUntilIdleMs`, the topic is
- * idle; then seals and publishes the open unit, if it holds records.
+ * idle; then seals and publishes the open units that hold records.
  *
  * @param ctx the session, the lake, the stats and the signals
- * @param state the run's state after recovery, moved forward unit by unit
+ * @param state the lanes, moved forward unit by unit
  * @throws when the error budget is exhausted, or reading, sealing or publishing fails
  */
 export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Promise<void> {
-  const { config, log, clock, stats, topic, layout, session, signal, window } = ctx;
-  const next = state.next;
+  const { config, log, clock, stats, topic, layout, session, signal } = ctx;
+  const lanes = state.lanes;
   const limits: UnitLimits = {
     maxRows: config.flushMaxRows,
     maxFileBytes: config.flushMaxBytes,
@@ -32,34 +41,54 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     maxBufferBytes: config.maxBufferBytes,
   };
   const budget = new ErrorBudget({ maxRate: config.dlqMaxErrorRate });
-  let unit: LakeUnit | undefined;
-  const seal = async (reason: RotationReason) => {
-    const current = unit!;
-    unit = undefined;
-    state.step = `sealing and uploading unit ${current.seq}`;
+  // partitions whose remaining records in the current read are ignored: the proxy was sent
+  // back to an earlier offset (after a lost claim, or a record ahead of the lake)
+  let rewound = new Set<number>();
+
+  const drop = (lane: PartitionLane, why: string) => {
+    lanes.delete(lane.partition);
+    if (lane.unit || lane.redo) {
+      log.info("partition dropped with its open unit", {
+        partition: lane.partition,
+        why,
+        records: (lane.unit?.recordCount ?? 0) + (lane.redo?.unit.recordCount ?? 0),
+      });
+    }
+  };
+  const reload = async (lane: PartitionLane, why: string): Promise<PartitionLane> => {
+    drop(lane, why);
+    const fresh = await loadLane(ctx, lane.partition);
+    lanes.set(lane.partition, fresh);
+    return fresh;
+  };
+  // Sends the proxy back to the lane's wanted offset: a seek, or (Redpanda) a new instance
+  // that resumes from the committed offsets, which never run ahead of the lake.
+  const rewind = async (lane: PartitionLane) => {
+    const wanted = lane.wanted;
+    if (wanted === undefined) return;
+    lane.rewoundTo = wanted;
+    stats.rewinds++;
+    await session.rewind(lane.partition, wanted, signal);
+  };
+  const seal = async (lane: PartitionLane, reason: RotationReason): Promise<boolean> => {
+    const current = lane.unit!;
+    lane.unit = undefined;
+    state.step = `sealing and uploading unit ${lane.partition}/${current.seq}`;
     stats.rotations[reason]++;
     const sealed = current.seal({
       rotation: reason,
       compression: config.parquetCompression,
-      previousPositions: state.positions,
       nowMs: clock.now(),
     });
-    stats.openFiles = 0;
-    stats.bufferBytes = 0;
-    await publishUnit(ctx, state, sealed);
-    state.seq++;
+    const claim = await publishUnit(ctx, lane, sealed);
     state.step = "reading";
+    if (claim === "won") return true;
+    const fresh = await reload(lane, "unit fenced");
+    await rewind(fresh);
+    rewound.add(lane.partition);
+    return false;
   };
-  const open = (now: number) =>
-    unit ??= new LakeUnit({
-      seq: state.seq,
-      topic,
-      layout,
-      ingestedAtMs: now,
-      limits,
-      seen: window,
-    });
-  const account = (outcome: RecordOutcome) => {
+  const account = (outcome: RecordOutcome, lane: PartitionLane) => {
     stats.recordsIn++;
     if (outcome === "dlq") stats.dlqRecords++;
     else if (outcome === "duplicate") stats.duplicates++;
@@ -68,26 +97,115 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       throw new Error(
         `Stopping: ${Math.round(budget.rate * 100)}% of the recent records were dead-lettered ` +
           `(DLQ_MAX_ERROR_RATE ${config.dlqMaxErrorRate}); the topic holds mostly bad data, ` +
-          `see ${layout.dlqKey(state.seq)} and the log, fix the producer or raise the limit`,
+          `see ${layout.dlqKey(lane.partition, lane.seq)} and the log, fix the producer or ` +
+          "raise the limit",
       );
     }
   };
-  const fresh = (partition: number, offset: number) => {
-    const n = next.get(partition);
-    if (n !== undefined && offset < n) {
-      stats.recordsSkipped++;
-      return false;
+  const laneOf = async (partition: number): Promise<PartitionLane> => {
+    const known = lanes.get(partition);
+    if (known) return known;
+    state.step = `taking partition ${partition} on`;
+    const lane = await loadLane(ctx, partition);
+    lanes.set(partition, lane);
+    state.step = "reading";
+    return lane;
+  };
+  // Decides where a record goes; `undefined` when it is skipped (or the rest of the read
+  // for its partition is, after the proxy was sent back).
+  const place = async (partition: number, offset: number): Promise<PartitionLane | undefined> => {
+    if (rewound.has(partition)) return undefined;
+    let lane = await laneOf(partition);
+    let offer = lane.offer(offset);
+    if (offer === "ahead" && lane.rewoundTo !== lane.wanted) {
+      lane = await reload(lane, `offset ${offset} is ahead of ${lane.wanted}`);
+      offer = lane.offer(offset);
+      if (offer === "ahead") {
+        await rewind(lane);
+        rewound.add(partition);
+        return undefined;
+      }
     }
-    return true;
+    if (offer === "ahead") {
+      log.warn("the topic has no records between the lake's position and this one", {
+        partition,
+        from: lane.wanted,
+        to: offset - 1,
+      });
+      stats.offsetGaps++;
+      if (lane.redo) lane.redo.reached = Math.min(offset, lane.redo.manifest.ranges[0]!.end) - 1;
+      else lane.next = offset;
+    }
+    if (offer === "skip") {
+      stats.recordsSkipped++;
+      return undefined;
+    }
+    lane.rewoundTo = undefined;
+    return lane;
+  };
+  const take = async (lane: PartitionLane, item: Item) => {
+    const now = clock.now();
+    const { partition, offset } = item.record;
+    const redo = lane.redo;
+    if (redo) {
+      const end = redo.manifest.ranges[0]!.end;
+      if (offset <= end) {
+        addTo(redo.unit, item);
+        redo.reached = offset;
+        redo.progressAt = now;
+        if (offset === end) await finishRedo(ctx, lane);
+        return;
+      }
+      await finishRedo(ctx, lane);
+    }
+    const before = item.kind === "record" ? lane.unit?.limitBefore(item.record) : undefined;
+    if (before && !(await seal(lane, before))) return;
+    lane.unit ??= new LakeUnit({
+      partition,
+      seq: lane.seq,
+      owner: ctx.owner,
+      topic,
+      layout,
+      ingestedAtMs: now,
+      limits,
+      seen: lane.window,
+    });
+    const unit = lane.unit;
+    const outcome = addTo(unit, item);
+    lane.next = offset + 1;
+    account(outcome, lane);
+    const after = unit.limitAfter();
+    if (after) await seal(lane, after);
+  };
+  const bufferBytes = () => {
+    let total = 0;
+    for (const lane of lanes.values()) total += lane.bufferBytes;
+    return total;
+  };
+  const checkAssignment = async () => {
+    const owned = await session.assignments(topic, signal);
+    if (owned === undefined) return;
+    const set = new Set(owned);
+    for (const lane of [...lanes.values()]) {
+      if (!set.has(lane.partition)) drop(lane, "revoked");
+    }
+    const before = stats.partitionsOwned;
+    if (before.length !== owned.length || before.some((p, i) => p !== owned[i])) {
+      stats.rebalances++;
+      stats.partitionsOwned = owned;
+      log.info("partitions owned", { partitions: owned.join(",") || "none" });
+    }
   };
 
   state.step = "reading";
   const startedAt = clock.now();
   let lastRecordAt = startedAt;
   let progressAt = startedAt;
+  let assignmentAt = 0;
+  let generation = session.generation;
   let progressRecords = stats.recordsIn;
   while (!signal.aborted) {
-    let read: { records: ConsumerRecord[]; poison?: PoisonRecord };
+    let read;
     try {
       read = await session.read(signal);
     } catch (error) {
@@ -100,32 +218,54 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       stats.lastCommitOk = true;
       stats.lastCommitTimeMs = now;
     }
-    let got = 0;
-    for (const record of read.records) {
-      if (record.topic !== topic || !fresh(record.partition, record.offset)) continue;
-      got++;
-      const before = unit?.limitBefore(record);
-      if (before) await seal(before);
-      const outcome = open(now).add(record);
-      next.set(record.partition, record.offset + 1);
-      account(outcome);
-      const after = unit!.limitAfter();
-      if (after) await seal(after);
+    if (session.generation !== generation || now - assignmentAt >= ASSIGNMENT_CHECK_MS) {
+      generation = session.generation;
+      assignmentAt = now;
+      await checkAssignment();
     }
-    if (read.poison && fresh(read.poison.partition, read.poison.offset)) {
+    let got = 0;
+    rewound = new Set();
+    for (const record of read.records) {
+      if (record.topic !== topic) continue;
+      const lane = await place(record.partition, record.offset);
+      if (!lane) continue;
       got++;
-      open(now).addPoison(read.poison);
-      next.set(read.poison.partition, read.poison.offset + 1);
-      account("dlq");
+      await take(lane, { kind: "record", record });
+    }
+    const poison = read.poison;
+    if (poison) {
+      const lane = await place(poison.partition, poison.offset);
+      if (lane) {
+        got++;
+        await take(lane, { kind: "poison", record: poison });
+      }
     }
     if (got > 0) lastRecordAt = now;
-    if (unit) {
-      stats.openFiles = unit.openFiles;
-      stats.bufferBytes = unit.bufferBytes;
-      if (now - unit.ingestedAtMs >= config.flushIntervalMs) await seal("age");
+    for (const lane of [...lanes.values()]) {
+      if (lane.unit && now - lane.unit.ingestedAtMs >= config.flushIntervalMs) {
+        await seal(lane, "age");
+      }
+      const redo = lane.redo;
+      if (redo && now - redo.progressAt > ctx.redoStallMs) {
+        throw redoStalled(redo.manifest, topic, layout.manifestKey(lane.partition, redo.manifest.seq));
+      }
     }
+    // the memory budget is shared: seal the biggest open units until the rest fits
+    while (bufferBytes() >= config.maxBufferBytes) {
+      const biggest = [...lanes.values()].filter((l) => l.unit).sort((a, b) =>
+        b.bufferBytes - a.bufferBytes
+      )[0];
+      if (!biggest) break;
+      await seal(biggest, "memory");
+    }
+    stats.openFiles = 0;
+    for (const lane of lanes.values()) stats.openFiles += lane.unit?.openFiles ?? 0;
+    stats.bufferBytes = bufferBytes();
     if (config.progressIntervalMs > 0 && now - progressAt >= config.progressIntervalMs) {
-      log.info("progress", progressProperties(stats, progressRecords, now - progressAt, now));
+      log.info("progress", {
+        ...progressProperties(stats, progressRecords, now - progressAt, now),
+        ...laneProperties(lanes, now),
+      });
       progressAt = now;
       progressRecords = stats.recordsIn;
     }
@@ -135,5 +275,40 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       break;
     }
   }
-  if (unit && unit.recordCount > 0) await seal("shutdown");
+  for (const lane of [...lanes.values()]) {
+    if (lane.unit && lane.unit.recordCount > 0) await seal(lane, "shutdown");
+  }
+}
+
+/** A record to take, or the position of one the proxy could not return as JSON. */
+type Item = { kind: "record"; record: LakeRecord } | { kind: "poison"; record: UnreadableRecord };
+
+function addTo(unit: LakeUnit, item: Item): RecordOutcome {
+  if (item.kind === "record") return unit.add(item.record);
+  unit.addPoison(item.record);
+  return "dlq";
+}
+
+/**
+ * The per-partition part of a progress line: the lake's last offset and the event-time lag
+ * of each partition taken on.
+ *
+ * @param lanes the lanes
+ * @param nowMs the current time
+ * @returns `positions` (`p:offset,…`) and `lagSeconds` (`p:s,…`)
+ */
+export function laneProperties(
+  lanes: ReadonlyMap<number, PartitionLane>,
+  nowMs: number,
+): { partitions: string; positions: string; lagSeconds: string } {
+  const sorted = [...lanes.values()].sort((a, b) => a.partition - b.partition);
+  return {
+    partitions: sorted.map((l) => l.partition).join(",") || "none",
+    positions: sorted.map((l) => `${l.partition}:${l.lakeEnd ?? "-"}`).join(","),
+    lagSeconds: sorted.map((l) =>
+      `${l.partition}:${
+        l.newestEventTimeMs === undefined ? "-" : Math.round((nowMs - l.newestEventTimeMs) / 1000)
+      }`
+    ).join(","),
+  };
 }

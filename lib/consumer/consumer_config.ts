@@ -39,8 +39,28 @@ export const CONSUMER_OPTIONS = {
   ...KAFKA_REST_OPTIONS,
   consumerGroup: stringOption<string>({
     env: "CONSUMER_GROUP",
-    description: "consumer group (one running consumer process per group and lake)",
+    description: "consumer group: any number of consumer processes in one group write one " +
+      "lake, each taking the partitions the proxy assigns it",
     default: "wikistream-lake",
+  }),
+  consumerInstanceId: {
+    env: "CONSUMER_INSTANCE_ID",
+    description: "this process's consumer instance name in the group, stable across restarts " +
+      "so a restarted consumer takes its dead instance's partitions at once " +
+      "(default: wikistream-<hostname>; give each process on one host its own)",
+    default: undefined,
+    parse(raw: string): string | undefined {
+      if (!/^[A-Za-z0-9._-]{1,200}$/.test(raw)) {
+        throw new Error("letters, digits, '.', '_' and '-' (at most 200)");
+      }
+      return raw;
+    },
+  } as OptionSpec<string | undefined>,
+  lakeSingleWriter: boolOption({
+    env: "LAKE_SINGLE_WRITER",
+    description: "allow a lake store that ignores conditional creates (If-None-Match): only " +
+      "safe with exactly one consumer process per lake, since nothing then fences a second",
+    default: false,
   }),
   ...LAKE_STORE_OPTIONS,
   parquetCompression: enumOption<ParquetCompression>({

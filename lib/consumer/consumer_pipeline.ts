@@ -2,13 +2,17 @@
  * The consumer pipeline: REST Proxy consumer group → lake units → Parquet in an
  * object store, exactly once per Kafka record.
  *
- * Invariant: the lake's newest manifest says, per partition, the last offset
- * whose record is in the lake, and every record up to it is in exactly one
- * committed unit. Units are published in sequence (manifest, objects, offset
- * commit, pointer); on start an incomplete newest unit is rebuilt byte for byte
- * from the topic before anything else is read, and every record at or below
- * the lake's position for its partition is skipped, whatever the proxy replays.
- * Kafka's committed offsets only save re-reading; the lake is the truth.
+ * Any number of consumer processes in one group write one lake. Units cover one
+ * partition each and are numbered per partition; a unit's place is claimed by a
+ * conditional create of its manifest, so when two processes believe they own a
+ * partition (a rebalance, an expired instance that wakes up) the first claim wins
+ * and the other discards its unit. Invariant: per partition, the newest manifest
+ * says the last offset whose record is in the lake, and every record up to it is
+ * in exactly one unit. Units of a partition are published in sequence (claim,
+ * objects, offset commit, pointer); taking a partition on rebuilds an incomplete
+ * newest unit byte for byte from the topic before any new unit, and every record
+ * at or below the lake's position is skipped, whatever the proxy replays. Kafka's
+ * committed offsets only save re-reading; the lake is the truth.
  *
  * @module
  */
@@ -26,8 +30,7 @@ import { consumeLoop } from "./consume_loop.ts";
 import { type ConsumerConfig, validateConsumerConfig } from "./consumer_config.ts";
 import { ConsumerSession } from "./consumer_session.ts";
 import { type ConsumerStats, createConsumerStats, progressProperties } from "./consumer_stats.ts";
-import { DedupeWindow } from "./dedupe_window.ts";
-import { recoverLake } from "./lake_recovery.ts";
+import { prepareLake } from "./lake_preflight.ts";
 
 /** Dependencies of {@linkcode runConsumer}. */
 export interface RunConsumerOptions {
@@ -71,6 +74,23 @@ export function parseTestPauses(text: string | undefined): TestPauses {
     else throw new TypeError(`Unknown WIKISTREAM_TEST_PAUSE_AT entry "${part}"`);
   }
   return pauses;
+}
+
+/**
+ * The default consumer instance name: `wikistream-<hostname>`, stable across restarts on one
+ * host or in one container (a random name when the host name cannot be read).
+ *
+ * @returns the name
+ */
+export function defaultInstanceName(): string {
+  let host: string;
+  try {
+    host = Deno.hostname();
+  } catch {
+    host = crypto.randomUUID().slice(0, 8);
+  }
+  const safe = host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 180);
+  return `wikistream-${safe || crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Time allowed to delete the consumer instance once the work is over or abandoned. */
@@ -137,10 +157,13 @@ export async function runConsumer(
     pauses: parseTestPauses(config.testPauseAt),
     onRetry: () => stats.storeRetries++,
   });
+  const owner = config.consumerInstanceId ?? defaultInstanceName();
   const client = options.client ?? new RestConsumerClient({
     baseUrl: config.kafkaRestUrl,
     group: config.consumerGroup,
-    namePrefix: `wikistream-${crypto.randomUUID().slice(0, 8)}`,
+    namePrefix: owner,
+    instanceName: owner,
+    onTakeover: () => stats.takeovers++,
     autoOffsetReset: config.consumerAutoOffsetReset,
     maxBytes: config.consumerMaxBytes,
     readTimeoutMs: config.consumerReadTimeoutMs,
@@ -185,19 +208,21 @@ export async function runConsumer(
     session,
     signal,
     sealing: sealing.signal,
-    window: new DedupeWindow(config.dedupeWindow),
+    owner,
     redoStallMs: options.redoStallMs ?? 600_000,
   };
-  const state: ConsumeState = { step: "starting", positions: [], seq: 0, next: new Map() };
+  const state: ConsumeState = { step: "starting", lanes: new Map() };
 
   try {
     log.info("consumer starting", {
       proxy: config.kafkaRestUrl.href,
       topic,
       group: config.consumerGroup,
+      instance: owner,
       lake: where,
     });
-    await recoverLake(ctx, state);
+    state.step = "checking the lake";
+    await prepareLake(ctx);
     await consumeLoop(ctx, state);
     log.info("consumer stopped", progressProperties(stats, 0, 0, clock.now()));
     return stats;

@@ -90,7 +90,8 @@ export class ConsumerSession {
   #backoff: Backoff;
   #clock: Clock;
   #ready = false;
-  #pendingCommit: PartitionOffset[] | undefined;
+  #generation = 0;
+  #pendingCommit = new Map<number, PartitionOffset>();
   #lastCommitted: PartitionOffset[] | undefined;
   #flavor: RestFlavor;
   #onInstanceCreated: (() => void) | undefined;
@@ -113,7 +114,12 @@ export class ConsumerSession {
 
   /** True when a commit failed and waits for the next successful read. */
   get commitPending(): boolean {
-    return this.#pendingCommit !== undefined;
+    return this.#pendingCommit.size > 0;
+  }
+
+  /** How many instances this session has created: changes when the instance was replaced. */
+  get generation(): number {
+    return this.#generation;
   }
 
   async #ensure(signal: AbortSignal): Promise<void> {
@@ -121,6 +127,7 @@ export class ConsumerSession {
     await this.#client.create(signal);
     await this.#client.subscribe([this.#topic], signal);
     this.#ready = true;
+    this.#generation++;
     this.#onInstanceCreated?.();
     this.#log.info("consumer instance ready", { instance: this.#client.instanceId });
   }
@@ -152,7 +159,7 @@ export class ConsumerSession {
       await this.#ensure(signal);
       const records = await this.#client.read(signal);
       this.#backoff.reset();
-      if (this.#pendingCommit) await this.#retryCommit(signal);
+      if (this.#pendingCommit.size > 0) await this.#retryCommit(signal);
       return { records };
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -209,17 +216,19 @@ export class ConsumerSession {
    */
   async commit(offsets: PartitionOffset[], signal: AbortSignal): Promise<boolean> {
     if (offsets.length === 0) return true;
-    this.#pendingCommit = offsets;
+    for (const o of offsets) this.#pendingCommit.set(o.partition, o);
     if (!this.#ready) return false;
     return await this.#retryCommit(signal);
   }
 
   async #retryCommit(signal: AbortSignal): Promise<boolean> {
-    const offsets = this.#pendingCommit;
-    if (!offsets) return true;
+    if (this.#pendingCommit.size === 0) return true;
+    const offsets = [...this.#pendingCommit.values()].sort((a, b) => a.partition - b.partition);
     try {
       await this.#client.commit(offsets, signal);
-      this.#pendingCommit = undefined;
+      for (const o of offsets) {
+        if (this.#pendingCommit.get(o.partition) === o) this.#pendingCommit.delete(o.partition);
+      }
       this.#lastCommitted = offsets;
       return true;
     } catch (error) {
@@ -230,6 +239,54 @@ export class ConsumerSession {
       if (error instanceof RestProxyError && error.instanceGone) this.#ready = false;
       return false;
     }
+  }
+
+  /**
+   * The partitions of `topic` the proxy assigns to this instance, sorted; `undefined` where
+   * the proxy cannot say (Redpanda has no `…/assignments`) or before the instance exists.
+   *
+   * @param topic the topic
+   * @param signal stops the call
+   * @returns the partitions, or `undefined`
+   */
+  async assignments(topic: string, signal: AbortSignal): Promise<number[] | undefined> {
+    if (!this.#ready || !restFlavorCanSeek(this.#flavor)) return undefined;
+    try {
+      const all = await this.#client.assignments(signal);
+      return all.filter((a) => a.topic === topic).map((a) => a.partition).sort((a, b) => a - b);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof RestProxyError && error.instanceGone) this.#ready = false;
+      this.#log.debug("cannot list assignments", { error });
+      return undefined;
+    }
+  }
+
+  /**
+   * Sends the proxy back so that the next read of `partition` starts at `offset`: a seek, or,
+   * where the proxy cannot seek (Redpanda) or the seek fails, a new instance, which resumes
+   * from the committed offsets (they never run ahead of the lake).
+   *
+   * @param partition the partition
+   * @param offset the next offset wanted
+   * @param signal stops the calls
+   */
+  async rewind(partition: number, offset: number, signal: AbortSignal): Promise<void> {
+    if (this.#ready && restFlavorCanSeek(this.#flavor)) {
+      try {
+        await this.#client.seek([{ topic: this.#topic, partition, offset }], signal);
+        this.#log.info("sent the proxy back to the lake's position", { partition, offset });
+        return;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        this.#log.warn("cannot seek: re-creating the consumer instance instead", {
+          partition,
+          offset,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    await this.reset(signal);
   }
 
   /**

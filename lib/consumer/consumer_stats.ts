@@ -37,6 +37,18 @@ export interface ConsumerStats {
   bufferBytes: number;
   /** Consumer instances created. */
   instancesCreated: number;
+  /** Dead instances holding this consumer's name that were deleted to take it back. */
+  takeovers: number;
+  /** Partitions of the topic the proxy assigns to this consumer (sorted; empty when unknown). */
+  partitionsOwned: number[];
+  /** Changes of the assigned partitions seen. */
+  rebalances: number;
+  /** Sealed units discarded because another consumer had claimed their place first. */
+  fencedUnits: number;
+  /** Times the proxy was sent back to the lake's position of a partition. */
+  rewinds: number;
+  /** Offset ranges the topic did not deliver even after a rewind (retention, compaction). */
+  offsetGaps: number;
   /** Failed store attempts that were retried. */
   storeRetries: number;
   /** Whether the last offset commit succeeded; undefined before the first. */
@@ -71,6 +83,12 @@ export function createConsumerStats(): ConsumerStats {
     openFiles: 0,
     bufferBytes: 0,
     instancesCreated: 0,
+    takeovers: 0,
+    partitionsOwned: [],
+    rebalances: 0,
+    fencedUnits: 0,
+    rewinds: 0,
+    offsetGaps: 0,
     storeRetries: 0,
     lastCommitOk: undefined,
     lastCommitTimeMs: undefined,
@@ -109,6 +127,10 @@ export function progressProperties(
     dlq: stats.dlqRecords,
     duplicates: stats.duplicates,
     rotations: rotations || "none",
+    owned: stats.partitionsOwned.join(",") || "unknown",
+    rebalances: stats.rebalances,
+    fenced: stats.fencedUnits,
+    takeovers: stats.takeovers,
     freshnessMs: stats.newestCommittedEventTimeMs === undefined
       ? null
       : nowMs - stats.newestCommittedEventTimeMs,

@@ -1,31 +1,20 @@
 /**
- * Publishing a sealed lake unit and committing after it: {@linkcode publishUnit} uploads
- * the unit (manifest first), then {@linkcode commitUnit} commits its offsets to the
- * consumer group and writes the lake's pointer.
+ * Publishing a sealed lake unit and committing after it: {@linkcode publishUnit} claims the
+ * unit's place (a conditional create of its manifest; the first claim wins), uploads its
+ * objects when the claim is won, then {@linkcode commitUnit} commits its partition's offset
+ * to the consumer group and writes the partition's pointer. A lost claim uploads and
+ * commits nothing.
  *
  * @module
  */
+import type { ClaimResult } from "../lake/commit_protocol.ts";
 import type { SealedUnit } from "../lake/lake_writer.ts";
-import type { PartitionPosition, UnitManifest } from "../lake/unit_manifest.ts";
-import type { PartitionOffset } from "../rest_proxy/rest_consumer_client.ts";
-import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
+import type { UnitManifest } from "../lake/unit_manifest.ts";
+import type { ConsumeContext } from "./consume_context.ts";
+import type { PartitionLane } from "./partition_lane.ts";
 
 /**
- * The consumer offsets that a unit's positions stand for.
- *
- * @param topic the topic
- * @param positions per partition, the last offset in the lake
- * @returns the offsets to commit
- */
-export function toOffsets(
-  topic: string,
-  positions: readonly PartitionPosition[],
-): PartitionOffset[] {
-  return positions.map((p) => ({ topic, partition: p.partition, offset: p.offset }));
-}
-
-/**
- * Commits a published unit's offsets, updates the commit stats and writes the pointer.
+ * Commits a published unit's offset, updates the commit stats and writes the pointer.
  *
  * @param ctx the session, the protocol, the stats and the sealing signal
  * @param manifest the published unit's manifest
@@ -37,7 +26,11 @@ export async function commitUnit(
   maxEventTimeMs: number | undefined,
 ): Promise<void> {
   const { stats } = ctx;
-  const ok = await ctx.session.commit(toOffsets(ctx.topic, manifest.positions), ctx.sealing);
+  const range = manifest.ranges[0]!;
+  const ok = await ctx.session.commit(
+    [{ topic: ctx.topic, partition: range.partition, offset: range.end }],
+    ctx.sealing,
+  );
   stats.lastCommitOk = ok;
   if (ok) stats.lastCommitTimeMs = ctx.clock.now();
   if (
@@ -49,31 +42,47 @@ export async function commitUnit(
 }
 
 /**
- * Publishes a sealed unit (manifest, objects), moves the lake's positions to it, commits
- * it and adds its event ids to the dedupe window.
+ * Claims and publishes a sealed unit of a lane; when won, commits it, adds its event ids to
+ * the lane's window and moves the lane past it.
  *
- * @param ctx the session, the protocol, the stats, the window and the sealing signal
- * @param state the run's state; `positions` moves to the unit's
+ * @param ctx the session, the protocol, the stats and the sealing signal
+ * @param lane the unit's partition lane
  * @param sealed the sealed unit
+ * @returns `won`, or `lost` when another consumer had claimed the unit's place
  */
 export async function publishUnit(
   ctx: ConsumeContext,
-  state: ConsumeState,
+  lane: PartitionLane,
   sealed: SealedUnit,
-): Promise<void> {
+): Promise<ClaimResult> {
   const { stats } = ctx;
-  await ctx.session.keepAlive(() =>
-    ctx.protocol.publish(sealed, { writeManifest: true, signal: ctx.sealing })
-  );
   const m = sealed.manifest;
-  state.positions = m.positions;
+  const claim = await ctx.session.keepAlive(async () => {
+    const result = await ctx.protocol.claim(sealed, ctx.sealing);
+    if (result === "won") await ctx.protocol.upload(sealed, ctx.sealing);
+    return result;
+  });
+  if (claim === "lost") {
+    stats.fencedUnits++;
+    ctx.log.warn("unit fenced: another consumer claimed its place first; discarding it", {
+      partition: m.partition,
+      seq: m.seq,
+      records: m.counts.records,
+      range: `${m.ranges[0]!.start}-${m.ranges[0]!.end}`,
+    });
+    return claim;
+  }
   stats.filesWritten += m.files.length;
   stats.bytesWritten += m.files.reduce((n, f) => n + f.bytes, 0);
   stats.rowsWritten += m.counts.rows;
   stats.unitsCommitted++;
   await commitUnit(ctx, m, sealed.maxEventTimeMs);
-  ctx.window.addUnit(m.seq, sealed.eventIds);
+  lane.window.addUnit(m.seq, sealed.eventIds);
+  lane.seq = m.seq + 1;
+  lane.lakeEnd = m.ranges[0]!.end;
+  if (sealed.maxEventTimeMs !== undefined) lane.newestEventTimeMs = sealed.maxEventTimeMs;
   ctx.log.info("unit committed", {
+    partition: m.partition,
     seq: m.seq,
     rotation: m.rotation,
     records: m.counts.records,
@@ -82,4 +91,5 @@ export async function publishUnit(
     dlq: m.counts.dlq,
     duplicates: m.counts.duplicates,
   });
+  return claim;
 }

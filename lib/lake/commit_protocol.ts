@@ -1,11 +1,14 @@
 /**
- * The lake side of the exactly-once protocol. A unit is published as:
- * (1) PUT its manifest, (2) PUT its data files and dead letters under
- * deterministic keys, then the caller (3) commits the Kafka offsets and
- * (4) updates the `_state` pointer. On start {@linkcode CommitProtocol.recover}
- * finds the newest manifest; if any of its objects is missing the unit is
- * rebuilt from the topic (same ranges, same ingestion time, same duplicate
- * list, so the same bytes) and uploaded again under the same keys.
+ * The lake side of the exactly-once protocol, per Kafka partition. A unit is
+ * published as: (1) create its manifest with a conditional create — the claim
+ * of the unit's place (partition, sequence number); the first claim wins and a
+ * loser uploads nothing — (2) PUT its data files and dead letters under keys
+ * fixed by partition, sequence number and hour, then the caller (3) commits the
+ * Kafka offset of the partition and (4) updates the partition's `_state`
+ * pointer. When a consumer takes a partition on, {@linkcode CommitProtocol.recover}
+ * finds the partition's newest manifest; if any of its objects is missing the
+ * unit is rebuilt from the topic (same range, same ingestion time, same
+ * duplicate list, so the same bytes) and uploaded again under the same keys.
  * Store failures that may pass (network, 5xx) are retried with backoff for
  * as long as it takes: nothing is committed before the data is durable.
  *
@@ -18,6 +21,7 @@ import type { SealedUnit } from "./lake_writer.ts";
 import { readEventIds } from "./parquet_reader.ts";
 import type { Logger } from "../cli/log.ts";
 import { type ObjectStore, ObjectStoreError } from "../object_store/object_store.ts";
+import { probeConditionalCreate } from "../object_store/conditional_create_probe.ts";
 import { encodeManifest, parseManifest, type UnitManifest } from "./unit_manifest.ts";
 
 /** Test-only pauses that widen crash windows (set by `WIKISTREAM_TEST_PAUSE_AT`). */
@@ -48,9 +52,12 @@ export interface CommitProtocolOptions {
   onRetry?: (error: unknown) => void;
 }
 
-/** The lake's state found on start. */
+/** What a claim found: `won` when this writer created the manifest, `lost` when another had. */
+export type ClaimResult = "won" | "lost";
+
+/** A partition's state in the lake. */
 export interface LakeState {
-  /** The newest manifest, if any. */
+  /** The partition's newest manifest, if any. */
   last: UnitManifest | undefined;
   /** Whether all objects of `last` exist. */
   complete: boolean;
@@ -118,16 +125,57 @@ export class CommitProtocol {
   }
 
   /**
-   * Reads the newest manifest and checks whether all its objects exist.
+   * Refuses a lake written by the single-writer format (one unit sequence for all
+   * partitions), which this version cannot continue.
    *
+   * @param signal stops the listing
+   * @throws {Error} naming the folder to move away
+   */
+  async refuseSingleWriterLake(signal: AbortSignal): Promise<void> {
+    // single-writer manifests are `<seq>.json` with 12 digits: they sort before `partition=`
+    const keys = await this.durably(
+      "list manifests",
+      signal,
+      () => this.#store.list(`${this.#layout.manifestPrefix}0`, { signal }),
+    );
+    const old = keys.find((k) => this.#layout.isSingleWriterManifestKey(k));
+    if (old !== undefined) {
+      throw new Error(
+        `Cannot continue this lake: it was written by an earlier wikistream whose units span ` +
+          `all partitions ("${old}"); consumer groups need units per partition. Point ` +
+          `OUTPUT_URL at a new folder or prefix (the old data stays readable by query and DuckDB)`,
+      );
+    }
+  }
+
+  /**
+   * Says whether the store honours conditional creates (creates a probe key twice).
+   *
+   * @param signal stops the probe
+   * @returns true when the second create was refused
+   */
+  probeConditionalCreate(signal: AbortSignal): Promise<boolean> {
+    const key = this.#layout.probeKey(crypto.randomUUID().slice(0, 12));
+    return this.durably(
+      "probe conditional create",
+      signal,
+      () => probeConditionalCreate(this.#store, key, signal),
+    );
+  }
+
+  /**
+   * Reads a partition's newest manifest and checks whether all its objects exist.
+   *
+   * @param partition the Kafka partition
    * @param signal stops the scan
    * @returns the state
    */
-  async recover(signal: AbortSignal): Promise<LakeState> {
+  async recover(partition: number, signal: AbortSignal): Promise<LakeState> {
+    const pointerKey = this.#layout.pointerKey(partition);
     const pointer = await this.durably(
       "read pointer",
       signal,
-      () => this.#store.get(this.#layout.pointerKey, { signal }),
+      () => this.#store.get(pointerKey, { signal }),
     );
     let startAfter: string | undefined;
     let pointed: number | undefined;
@@ -135,31 +183,35 @@ export class CommitProtocol {
       try {
         const { seq } = JSON.parse(new TextDecoder().decode(pointer)) as { seq: number };
         if (Number.isSafeInteger(seq) && seq >= 0) {
-          startAfter = this.#layout.manifestKey(seq - 1);
+          startAfter = seq > 0 ? this.#layout.manifestKey(partition, seq - 1) : undefined;
           pointed = seq;
         }
       } catch {
         this.#log.warn("ignoring an unreadable state pointer: listing all manifests", {
-          key: this.#layout.pointerKey,
+          key: pointerKey,
         });
       }
     }
+    const prefix = this.#layout.partitionManifestPrefix(partition);
     const keys = await this.durably(
       "list manifests",
       signal,
-      () => this.#store.list(this.#layout.manifestPrefix, { startAfter, signal }),
+      () => this.#store.list(prefix, { startAfter, signal }),
     );
-    const seqs = keys.map((k) => this.#layout.seqOfManifestKey(k)).filter((s) =>
-      s !== undefined
-    ) as number[];
+    const seqs: number[] = [];
+    for (const key of keys) {
+      const parsed = this.#layout.parseManifestKey(key);
+      if (parsed?.partition === partition) seqs.push(parsed.seq);
+    }
     // the pointed unit counts even when a (lagging) listing misses it; never restart at 0
     if (pointed !== undefined) seqs.push(pointed);
     if (seqs.length === 0) return { last: undefined, complete: true };
     const newest = seqs.reduce((a, b) => (b > a ? b : a));
-    const last = await this.readManifest(newest, signal);
+    const last = await this.readManifest(partition, newest, signal);
     if (!last) {
       throw new Error(
-        `Cannot read manifest ${newest}: it was listed or named by the state pointer but is gone`,
+        `Cannot read manifest ${partition}/${newest}: it was listed or named by the state ` +
+          "pointer but is gone",
       );
     }
     return { last, complete: await this.isComplete(last, signal) };
@@ -168,12 +220,17 @@ export class CommitProtocol {
   /**
    * Reads one manifest.
    *
-   * @param seq unit sequence number
+   * @param partition the Kafka partition
+   * @param seq unit sequence number within the partition
    * @param signal stops retries
    * @returns the manifest, or `undefined` when missing
    */
-  async readManifest(seq: number, signal: AbortSignal): Promise<UnitManifest | undefined> {
-    const key = this.#layout.manifestKey(seq);
+  async readManifest(
+    partition: number,
+    seq: number,
+    signal: AbortSignal,
+  ): Promise<UnitManifest | undefined> {
+    const key = this.#layout.manifestKey(partition, seq);
     const bytes = await this.durably(
       "read manifest",
       signal,
@@ -204,26 +261,36 @@ export class CommitProtocol {
   }
 
   /**
-   * Uploads a sealed unit: the manifest first (unless rebuilding), then its objects.
+   * Claims a sealed unit's place: creates its manifest unless one exists. A manifest that
+   * exists with exactly these bytes is this writer's own earlier attempt (a create whose
+   * answer was lost), so the claim is won.
    *
    * @param unit the sealed unit
-   * @param options whether to write the manifest, and the stop signal
+   * @param signal stops retries
+   * @returns `won`, or `lost` when another writer holds the place
    */
-  async publish(
-    unit: SealedUnit,
-    options: { writeManifest: boolean; signal: AbortSignal },
-  ): Promise<void> {
-    const { signal } = options;
-    if (options.writeManifest) {
-      const key = this.#layout.manifestKey(unit.manifest.seq);
-      const bytes = encodeManifest(unit.manifest);
-      await this.durably(
-        "write manifest",
-        signal,
-        () => this.#store.put(key, bytes, { contentType: "application/json", signal }),
-      );
-      await this.#pause(this.#pauses.afterManifest);
-    }
+  async claim(unit: SealedUnit, signal: AbortSignal): Promise<ClaimResult> {
+    const { partition, seq } = unit.manifest;
+    const key = this.#layout.manifestKey(partition, seq);
+    const bytes = encodeManifest(unit.manifest);
+    const created = await this.durably(
+      "claim unit (create its manifest)",
+      signal,
+      () => this.#store.create(key, bytes, { contentType: "application/json", signal }),
+    );
+    await this.#pause(this.#pauses.afterManifest);
+    if (created === "created") return "won";
+    const held = await this.durably("read manifest", signal, () => this.#store.get(key, { signal }));
+    return held !== undefined && sameBytes(held, bytes) ? "won" : "lost";
+  }
+
+  /**
+   * Uploads a claimed unit's data files and dead letters (never its manifest).
+   *
+   * @param unit the sealed unit
+   * @param signal stops retries
+   */
+  async upload(unit: SealedUnit, signal: AbortSignal): Promise<void> {
     for (const object of unit.objects) {
       await this.durably(
         "upload object",
@@ -243,14 +310,15 @@ export class CommitProtocol {
    * @param signal stops retries
    */
   async writePointer(manifest: UnitManifest, signal: AbortSignal): Promise<void> {
+    const { partition, seq } = manifest;
     const bytes = new TextEncoder().encode(
-      JSON.stringify({ seq: manifest.seq, key: this.#layout.manifestKey(manifest.seq) }) + "\n",
+      JSON.stringify({ partition, seq, key: this.#layout.manifestKey(partition, seq) }) + "\n",
     );
     await this.durably(
       "write state pointer",
       signal,
       () =>
-        this.#store.put(this.#layout.pointerKey, bytes, {
+        this.#store.put(this.#layout.pointerKey(partition), bytes, {
           contentType: "application/json",
           signal,
         }),
@@ -258,7 +326,8 @@ export class CommitProtocol {
   }
 
   /**
-   * Reads back the event ids of the newest units, newest first, until `window` ids are held.
+   * Reads back the event ids of a partition's newest units, newest first, until `window` ids
+   * are held.
    *
    * @param last the newest (complete) unit
    * @param window how many ids to load at least
@@ -287,8 +356,16 @@ export class CommitProtocol {
       }
       out.push({ seq: manifest.seq, ids });
       total += ids.length;
-      manifest = manifest.seq > 0 ? await this.readManifest(manifest.seq - 1, signal) : undefined;
+      manifest = manifest.seq > 0
+        ? await this.readManifest(manifest.partition, manifest.seq - 1, signal)
+        : undefined;
     }
     return out;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

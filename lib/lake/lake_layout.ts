@@ -1,10 +1,12 @@
 /**
- * Object keys of the lake. Data files are Hive-partitioned by event time (UTC):
- * `<prefix>/<topic>/date=YYYY-MM-DD/hour=HH/wikistream-<seq>-<n>.parquet`.
+ * Object keys of the lake. Units are numbered per Kafka partition. Data files are
+ * Hive-partitioned by event time (UTC):
+ * `<prefix>/<topic>/date=YYYY-MM-DD/hour=HH/wikistream-p<partition>-<seq>-<n>.parquet`.
  * Everything else lives below a segment starting with `_`, so a glob over
  * `**\/*.parquet` reads exactly the data:
- * `<prefix>/_manifests/<topic>/<seq>.json`, `<prefix>/_dlq/<topic>/<seq>.ndjson`,
- * `<prefix>/_state/<topic>/last_committed.json`.
+ * `<prefix>/_manifests/<topic>/partition=<p>/<seq>.json` (the unit's claim),
+ * `<prefix>/_dlq/<topic>/partition=<p>/<seq>.ndjson`,
+ * `<prefix>/_state/<topic>/partition=<p>.json` (pointer to the last committed unit).
  *
  * @module
  */
@@ -61,11 +63,11 @@ export class LakeLayout {
     this.#topic = options.topic;
   }
 
-  /** Key of a data file for the hour holding `eventTimeMs`. */
-  dataKey(eventTimeMs: number, seq: number, index: number): string {
+  /** Key of a data file of unit `seq` of `partition` for the hour holding `eventTimeMs`. */
+  dataKey(eventTimeMs: number, partition: number, seq: number, index: number): string {
     const iso = new Date(hourStart(eventTimeMs)).toISOString();
     return `${this.#root}${this.#topic}/date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/` +
-      `wikistream-${formatSeq(seq)}-${String(index).padStart(3, "0")}.parquet`;
+      `wikistream-p${partition}-${formatSeq(seq)}-${String(index).padStart(3, "0")}.parquet`;
   }
 
   /** Prefix below which every data file of the topic lives. */
@@ -73,30 +75,49 @@ export class LakeLayout {
     return `${this.#root}${this.#topic}/`;
   }
 
-  /** Prefix of the manifests. */
+  /** Prefix of every manifest of the topic (all partitions). */
   get manifestPrefix(): string {
     return `${this.#root}_manifests/${this.#topic}/`;
   }
 
-  /** Key of the manifest of unit `seq`. */
-  manifestKey(seq: number): string {
-    return `${this.manifestPrefix}${formatSeq(seq)}.json`;
+  /** Prefix of the manifests of one partition. */
+  partitionManifestPrefix(partition: number): string {
+    return `${this.manifestPrefix}partition=${partition}/`;
   }
 
-  /** Sequence number of a manifest key, or `undefined` for other keys. */
-  seqOfManifestKey(key: string): number | undefined {
+  /** Key of the manifest of unit `seq` of `partition`: created once, by the unit's owner. */
+  manifestKey(partition: number, seq: number): string {
+    return `${this.partitionManifestPrefix(partition)}${formatSeq(seq)}.json`;
+  }
+
+  /** Partition and sequence number of a manifest key, or `undefined` for other keys. */
+  parseManifestKey(key: string): { partition: number; seq: number } | undefined {
     if (!key.startsWith(this.manifestPrefix)) return undefined;
-    const m = /^(\d+)\.json$/.exec(key.slice(this.manifestPrefix.length));
-    return m ? Number(m[1]) : undefined;
+    const m = /^partition=(\d+)\/(\d+)\.json$/.exec(key.slice(this.manifestPrefix.length));
+    return m ? { partition: Number(m[1]), seq: Number(m[2]) } : undefined;
   }
 
-  /** Key of the dead-letter object of unit `seq`. */
-  dlqKey(seq: number): string {
-    return `${this.#root}_dlq/${this.#topic}/${formatSeq(seq)}.ndjson`;
+  /**
+   * Says whether a key is a manifest of the single-writer format (`_manifests/<topic>/<seq>.json`,
+   * one sequence for all partitions), which this version cannot continue.
+   */
+  isSingleWriterManifestKey(key: string): boolean {
+    return key.startsWith(this.manifestPrefix) &&
+      /^\d+\.json$/.test(key.slice(this.manifestPrefix.length));
   }
 
-  /** Key of the pointer to the last committed unit. */
-  get pointerKey(): string {
-    return `${this.#root}_state/${this.#topic}/last_committed.json`;
+  /** Key of the dead-letter object of unit `seq` of `partition`. */
+  dlqKey(partition: number, seq: number): string {
+    return `${this.#root}_dlq/${this.#topic}/partition=${partition}/${formatSeq(seq)}.ndjson`;
+  }
+
+  /** Key of the pointer to the last committed unit of `partition` (a hint: saves listing). */
+  pointerKey(partition: number): string {
+    return `${this.#root}_state/${this.#topic}/partition=${partition}.json`;
+  }
+
+  /** Key under which the store's conditional create is probed at start. */
+  probeKey(id: string): string {
+    return `${this.#root}_state/${this.#topic}/probe-${id}.json`;
   }
 }

@@ -1,11 +1,13 @@
 /**
- * Checks a lake against its manifests (`_manifests/<topic>/<seq>.json`, see
- * `unit_manifest.ts`) through the {@linkcode ObjectStore} interface, so a
- * local folder and S3 are checked the same way:
+ * Checks a lake against its manifests (`_manifests/<topic>/partition=<p>/<seq>.json`,
+ * see `unit_manifest.ts`) through the {@linkcode ObjectStore} interface, so a
+ * local folder and S3 are checked the same way, per Kafka partition, whichever
+ * consumer processes (owners) wrote the units:
  *
- * - manifests are numbered 0…N without a gap, each parses;
- * - per Kafka partition, the units' offset ranges are contiguous from the first
- *   to the last committed offset: no gap, no overlap;
+ * - a partition's manifests are numbered 0…N without a gap, each parses and
+ *   covers the partition of its key;
+ * - the partition's units' offset ranges are contiguous from the first to the
+ *   last committed offset: no gap, no overlap, across owners;
  * - every data file listed exists, is readable Parquet, has the manifest's row
  *   count, and its rows' `(kafka_partition, kafka_offset)` lie inside the
  *   unit's ranges and match the file's per-partition offsets;
@@ -55,6 +57,10 @@ export interface PartitionSummary {
   last: number;
   /** Units that cover the partition. */
   units: number;
+  /** Distinct consumer instances that wrote them. */
+  owners: number;
+  /** Sequence number in the partition's state pointer, if present. */
+  pointerSeq: number | undefined;
 }
 
 /** What was found for one topic. */
@@ -63,10 +69,8 @@ export interface TopicSummary {
   topic: string;
   /** Units checked (committed or complete). */
   units: number;
-  /** The in-flight unit left out, if any. */
-  pendingSeq: number | undefined;
-  /** Sequence number in the state pointer, if present. */
-  pointerSeq: number | undefined;
+  /** The in-flight units left out (`partition/seq`), at most one per partition. */
+  pending: string[];
   /** Data files read. */
   files: number;
   /** Rows read. */
@@ -104,13 +108,20 @@ function rangeText(a: number, b: number): string {
   return a === b ? `${a}` : `${a}–${b}`;
 }
 
-async function readManifests(ctx: TopicContext): Promise<Map<number, UnitManifest>> {
+async function readManifests(
+  ctx: TopicContext,
+): Promise<Map<number, Map<number, UnitManifest>>> {
   const { store, layout, signal } = ctx;
-  const manifests = new Map<number, UnitManifest>();
+  const byPartition = new Map<number, Map<number, UnitManifest>>();
   for (const key of await store.list(layout.manifestPrefix, { signal })) {
-    const seq = layout.seqOfManifestKey(key);
-    if (seq === undefined) {
-      ctx.notes.push(`${ctx.topic}: ignored "${key}" in the manifest folder`);
+    const where = layout.parseManifestKey(key);
+    if (where === undefined) {
+      if (layout.isSingleWriterManifestKey(key)) {
+        ctx.problems.push(
+          `${ctx.topic}: "${key}" is a unit of the single-writer format, which this version ` +
+            "does not check; verify that lake with the version that wrote it",
+        );
+      } else ctx.notes.push(`${ctx.topic}: ignored "${key}" in the manifest folder`);
       continue;
     }
     const bytes = await store.get(key, { signal });
@@ -118,17 +129,29 @@ async function readManifests(ctx: TopicContext): Promise<Map<number, UnitManifes
       ctx.problems.push(`${ctx.topic}: manifest "${key}" was listed but cannot be read`);
       continue;
     }
+    let m: UnitManifest;
     try {
-      manifests.set(seq, parseManifest(bytes, key));
+      m = parseManifest(bytes, key);
     } catch (error) {
       ctx.problems.push(`${ctx.topic}: ${describeError(error)}`);
+      continue;
     }
+    if (m.partition !== where.partition || m.seq !== where.seq) {
+      ctx.problems.push(
+        `${ctx.topic}: manifest "${key}" says partition ${m.partition} unit ${m.seq}`,
+      );
+      continue;
+    }
+    let seqs = byPartition.get(where.partition);
+    if (!seqs) byPartition.set(where.partition, seqs = new Map());
+    seqs.set(where.seq, m);
   }
-  return manifests;
+  return byPartition;
 }
 
-async function readPointer(ctx: TopicContext): Promise<number | undefined> {
-  const bytes = await ctx.store.get(ctx.layout.pointerKey, { signal: ctx.signal });
+async function readPointer(ctx: TopicContext, partition: number): Promise<number | undefined> {
+  const key = ctx.layout.pointerKey(partition);
+  const bytes = await ctx.store.get(key, { signal: ctx.signal });
   if (!bytes) return undefined;
   try {
     const { seq } = JSON.parse(new TextDecoder().decode(bytes)) as { seq: unknown };
@@ -136,7 +159,7 @@ async function readPointer(ctx: TopicContext): Promise<number | undefined> {
   } catch {
     // reported below
   }
-  ctx.problems.push(`${ctx.topic}: state pointer "${ctx.layout.pointerKey}" is not readable`);
+  ctx.problems.push(`${ctx.topic}: state pointer "${key}" is not readable`);
   return undefined;
 }
 
@@ -193,7 +216,7 @@ async function checkUnit(
   m: UnitManifest,
   summary: TopicSummary,
 ): Promise<void> {
-  const unit = `${ctx.topic} unit ${m.seq}`;
+  const unit = `${ctx.topic} partition ${m.partition} unit ${m.seq}`;
   const ranges = new Map(m.ranges.map((r) => [r.partition, r]));
   const ledger = new OffsetLedger();
   const inRange = (p: number, o: number) => {
@@ -316,87 +339,101 @@ async function checkUnit(
   }
 }
 
+async function verifyPartition(
+  ctx: TopicContext,
+  partition: number,
+  manifests: Map<number, UnitManifest>,
+  summary: TopicSummary,
+  listed: Set<string>,
+): Promise<PartitionSummary | undefined> {
+  const where = `${ctx.topic} partition ${partition}`;
+  const pointerSeq = await readPointer(ctx, partition);
+  const seqs = [...manifests.keys()].sort((a, b) => a - b);
+  const newest = seqs.at(-1)!;
+  for (let s = 0; s <= newest; s++) {
+    if (!manifests.has(s)) ctx.problems.push(`${where}: manifest of unit ${s} is missing`);
+  }
+  if (pointerSeq !== undefined && pointerSeq > newest) {
+    ctx.problems.push(
+      `${where}: the state pointer names unit ${pointerSeq} but the newest manifest is ${newest}`,
+    );
+  }
+  let coverage: PartitionSummary | undefined;
+  const owners = new Set<string>();
+  for (const seq of seqs) {
+    const m = manifests.get(seq)!;
+    for (const f of m.files) listed.add(f.key);
+    const missing = await missingObjects(ctx, m);
+    const committed = pointerSeq !== undefined && seq <= pointerSeq;
+    if (missing.length > 0 && !committed && seq === newest) {
+      summary.pending.push(`${partition}/${seq}`);
+      ctx.notes.push(
+        `${where}: unit ${seq} is in flight (${missing.length} of its objects not written yet, offsets not committed); the consumer that takes the partition on completes it`,
+      );
+      continue;
+    }
+    summary.units++;
+    owners.add(m.owner);
+    summary.counts.records += m.counts.records;
+    summary.counts.dlq += m.counts.dlq;
+    summary.counts.canaries += m.counts.canaries;
+    summary.counts.duplicates += m.counts.duplicates;
+    const r = m.ranges[0]!;
+    if (r.partition !== partition) {
+      ctx.problems.push(`${where} unit ${seq}: its range is of partition ${r.partition}`);
+    } else if (r.end < r.start) {
+      ctx.problems.push(`${where} unit ${seq}: range is reversed`);
+    } else if (!coverage) {
+      coverage = { partition, first: r.start, last: r.end, units: 1, owners: 0, pointerSeq };
+    } else {
+      if (r.start > coverage.last + 1) {
+        ctx.problems.push(
+          `${where}: gap, offsets ${
+            rangeText(coverage.last + 1, r.start - 1)
+          } are in no unit (unit ${seq} starts at ${r.start})`,
+        );
+      } else if (r.start <= coverage.last) {
+        ctx.problems.push(
+          `${where}: overlap, unit ${seq} covers ${
+            rangeText(r.start, Math.min(r.end, coverage.last))
+          } again`,
+        );
+      }
+      coverage.last = Math.max(coverage.last, r.end);
+      coverage.units++;
+    }
+    await checkUnit(ctx, m, summary);
+  }
+  if (coverage) coverage.owners = owners.size;
+  return coverage;
+}
+
 async function verifyTopic(ctx: TopicContext): Promise<TopicSummary> {
   const summary: TopicSummary = {
     topic: ctx.topic,
     units: 0,
-    pendingSeq: undefined,
-    pointerSeq: undefined,
+    pending: [],
     files: 0,
     rows: 0,
     counts: { records: 0, dlq: 0, canaries: 0, duplicates: 0 },
     partitions: [],
   };
-  const manifests = await readManifests(ctx);
-  summary.pointerSeq = await readPointer(ctx);
-  const seqs = [...manifests.keys()].sort((a, b) => a - b);
-  if (seqs.length === 0) {
+  const byPartition = await readManifests(ctx);
+  if (byPartition.size === 0) {
     ctx.problems.push(`${ctx.topic}: no manifest found under "${ctx.layout.manifestPrefix}"`);
     return summary;
   }
-  const newest = seqs.at(-1)!;
-  for (let s = 0; s <= newest; s++) {
-    if (!manifests.has(s)) ctx.problems.push(`${ctx.topic}: manifest of unit ${s} is missing`);
-  }
-  if (summary.pointerSeq !== undefined && summary.pointerSeq > newest) {
-    ctx.problems.push(
-      `${ctx.topic}: the state pointer names unit ${summary.pointerSeq} but the newest manifest is ${newest}`,
-    );
-  }
   const listed = new Set<string>();
-  const coverage = new Map<number, PartitionSummary>();
-  for (const seq of seqs) {
-    const m = manifests.get(seq)!;
-    const missing = await missingObjects(ctx, m);
-    const committed = summary.pointerSeq !== undefined && seq <= summary.pointerSeq;
-    if (missing.length > 0 && !committed && seq === newest) {
-      summary.pendingSeq = seq;
-      ctx.notes.push(
-        `${ctx.topic}: unit ${seq} is in flight (${missing.length} of its objects not written yet, offsets not committed); the consumer completes it on restart`,
-      );
-      for (const f of m.files) listed.add(f.key);
-      continue;
-    }
-    summary.units++;
-    for (const f of m.files) listed.add(f.key);
-    summary.counts.records += m.counts.records;
-    summary.counts.dlq += m.counts.dlq;
-    summary.counts.canaries += m.counts.canaries;
-    summary.counts.duplicates += m.counts.duplicates;
-    for (const r of [...m.ranges].sort((a, b) => a.partition - b.partition)) {
-      if (r.end < r.start) {
-        ctx.problems.push(`${ctx.topic} unit ${seq}: partition ${r.partition} range is reversed`);
-        continue;
-      }
-      const c = coverage.get(r.partition);
-      if (!c) {
-        coverage.set(r.partition, {
-          partition: r.partition,
-          first: r.start,
-          last: r.end,
-          units: 1,
-        });
-        continue;
-      }
-      if (r.start > c.last + 1) {
-        ctx.problems.push(
-          `${ctx.topic} partition ${r.partition}: gap, offsets ${
-            rangeText(c.last + 1, r.start - 1)
-          } are in no unit (unit ${seq} starts at ${r.start})`,
-        );
-      } else if (r.start <= c.last) {
-        ctx.problems.push(
-          `${ctx.topic} partition ${r.partition}: overlap, unit ${seq} covers ${
-            rangeText(r.start, Math.min(r.end, c.last))
-          } again`,
-        );
-      }
-      c.last = Math.max(c.last, r.end);
-      c.units++;
-    }
-    await checkUnit(ctx, m, summary);
+  for (const partition of [...byPartition.keys()].sort((a, b) => a - b)) {
+    const found = await verifyPartition(
+      ctx,
+      partition,
+      byPartition.get(partition)!,
+      summary,
+      listed,
+    );
+    if (found) summary.partitions.push(found);
   }
-  summary.partitions = [...coverage.values()].sort((a, b) => a.partition - b.partition);
   for (const key of await ctx.store.list(ctx.layout.dataPrefix, { signal: ctx.signal })) {
     if (!key.endsWith(".parquet") || listed.has(key)) continue;
     ctx.problems.push(`${ctx.topic}: data file "${key}" is in no manifest (orphan or copy)`);
@@ -471,12 +508,13 @@ export function formatLakeReport(report: LakeReport, where: string): string {
     lines.push(
       `topic ${t.topic}: ${t.units} units, ${t.files} data files, ${t.rows} rows; ` +
         `${t.counts.records} records = rows + ${t.counts.dlq} dead letters + ` +
-        `${t.counts.canaries} canaries + ${t.counts.duplicates} duplicates dropped` +
-        (t.pointerSeq === undefined ? "" : `; committed up to unit ${t.pointerSeq}`),
+        `${t.counts.canaries} canaries + ${t.counts.duplicates} duplicates dropped`,
     );
     for (const p of t.partitions) {
       lines.push(
-        `  partition ${p.partition}: offsets ${rangeText(p.first, p.last)} in ${p.units} units`,
+        `  partition ${p.partition}: offsets ${rangeText(p.first, p.last)} in ${p.units} units ` +
+          `by ${p.owners} ${p.owners === 1 ? "owner" : "owners"}` +
+          (p.pointerSeq === undefined ? "" : `, committed up to unit ${p.pointerSeq}`),
       );
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Builds one lake unit: every record of a contiguous offset range per partition
- * goes in, rows into one Arrow builder per UTC (date, hour) bucket, bad records
+ * Builds one lake unit: every record of a contiguous offset range of one Kafka
+ * partition goes in, rows into one Arrow builder per UTC (date, hour) bucket, bad records
  * into the unit's dead-letter lines, canaries and duplicates are counted. When
  * sealed, each bucket becomes one Parquet file with a deterministic key and the
  * unit yields its {@linkcode UnitManifest}. Everything that decides the output is
@@ -48,8 +48,12 @@ export interface SeenIds {
 
 /** Options for {@linkcode LakeUnit}. */
 export interface LakeUnitOptions {
-  /** Unit sequence number. */
+  /** The Kafka partition the unit covers. */
+  partition: number;
+  /** Unit sequence number within the partition. */
   seq: number;
+  /** The consumer instance building the unit (recorded in the manifest). */
+  owner: string;
   /** Kafka topic. */
   topic: string;
   /** Key layout. */
@@ -170,8 +174,12 @@ export function deadLetterLine(
 
 /** One unit under construction. */
 export class LakeUnit {
-  /** Unit sequence number. */
+  /** The Kafka partition the unit covers. */
+  readonly partition: number;
+  /** Unit sequence number within the partition. */
   readonly seq: number;
+  /** The consumer instance building the unit. */
+  readonly owner: string;
   /** `ingested_at` of every row (epoch ms). */
   readonly ingestedAtMs: number;
   #topic: string;
@@ -197,7 +205,9 @@ export class LakeUnit {
    * @param options sequence number, layout, ingestion time, limits, dedupe inputs
    */
   constructor(options: LakeUnitOptions) {
+    this.partition = options.partition;
     this.seq = options.seq;
+    this.owner = options.owner;
     this.ingestedAtMs = options.ingestedAtMs;
     this.#topic = options.topic;
     this.#layout = options.layout;
@@ -268,6 +278,12 @@ export class LakeUnit {
   }
 
   #cover(partition: number, offset: number): void {
+    if (partition !== this.partition) {
+      throw new Error(
+        `Internal error: record ${partition}:${offset} offered to a unit of partition ` +
+          `${this.partition}; report this`,
+      );
+    }
     const r = this.#ranges.get(partition);
     if (!r) this.#ranges.set(partition, { partition, start: offset, end: offset });
     else if (offset > r.end) r.end = offset;
@@ -364,13 +380,12 @@ export class LakeUnit {
   /**
    * Encodes the unit: one Parquet file per bucket in hour order, plus the dead letters.
    *
-   * @param options rotation reason, compression, previous positions, sealing wall time
+   * @param options rotation reason, compression, sealing wall time
    * @returns the manifest and objects
    */
   seal(options: {
     rotation: RotationReason;
     compression: ParquetCompression;
-    previousPositions: readonly PartitionPosition[];
     nowMs: number;
   }): SealedUnit {
     const files: ManifestFile[] = [];
@@ -389,10 +404,11 @@ export class LakeUnit {
       const maxT = b.maxEventTimeMs;
       const rows = b.rowCount;
       const table = b.finish();
-      const key = this.#layout.dataKey(bucket.hourMs, this.seq, index);
+      const key = this.#layout.dataKey(bucket.hourMs, this.partition, this.seq, index);
       const bytes = encodeParquet(table, {
         compression: options.compression,
         metadata: {
+          kafka_partition: this.partition,
           unit_seq: this.seq,
           kafka_topic: this.#topic,
           kafka_offsets: offsets,
@@ -416,17 +432,19 @@ export class LakeUnit {
       const lines = this.#dlq.sort((a, b) => a.partition - b.partition || a.offset - b.offset)
         .map((d) => d.line);
       const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
-      const key = this.#layout.dlqKey(this.seq);
+      const key = this.#layout.dlqKey(this.partition, this.seq);
       dlq = { key, count: this.#dlq.length, bytes: bytes.length };
       objects.push({ key, bytes, contentType: "application/x-ndjson" });
     }
-    const positions = new Map(options.previousPositions.map((p) => [p.partition, p.offset]));
-    for (const r of this.#ranges.values()) {
-      positions.set(r.partition, Math.max(r.end, positions.get(r.partition) ?? -1));
-    }
+    const positions: PartitionPosition[] = this.ranges.map((r) => ({
+      partition: r.partition,
+      offset: r.end,
+    }));
     const manifest: UnitManifest = {
       format: MANIFEST_FORMAT,
+      partition: this.partition,
       seq: this.seq,
+      owner: this.owner,
       topic: this.#topic,
       schemaVersion: SCHEMA_VERSION,
       compression: options.compression,
@@ -434,10 +452,7 @@ export class LakeUnit {
       sealedAt: new Date(options.nowMs).toISOString(),
       rotation: options.rotation,
       ranges: this.ranges,
-      positions: [...positions].sort((a, b) => a[0] - b[0]).map(([partition, offset]) => ({
-        partition,
-        offset,
-      })),
+      positions,
       duplicates: this.#duplicates,
       files,
       dlq,

@@ -2,14 +2,16 @@
  * The manifest of one lake unit: the exact Kafka offset range per partition the
  * unit covers, the objects it consists of, and every decision that is not a
  * pure function of the records (ingestion time, dropped duplicates), so that a
- * unit can be rebuilt byte for byte from the topic. Stored as JSON under
- * `_manifests/<topic>/<seq>.json` before any of its objects is uploaded.
+ * unit can be rebuilt byte for byte from the topic. A unit covers one Kafka
+ * partition; its manifest is created under `_manifests/<topic>/partition=<p>/<seq>.json`
+ * with a conditional create (the unit's claim: the first writer wins) before any
+ * of its objects is uploaded.
  *
  * @module
  */
 
 /** Format tag written into every manifest. */
-export const MANIFEST_FORMAT = "wikistream-unit-manifest/1";
+export const MANIFEST_FORMAT = "wikistream-unit-manifest/2";
 
 /** Why a unit was sealed. */
 export type RotationReason = "rows" | "bytes" | "age" | "open_files" | "memory" | "shutdown";
@@ -62,8 +64,12 @@ export interface ManifestFile {
 export interface UnitManifest {
   /** Always {@linkcode MANIFEST_FORMAT}. */
   format: string;
-  /** Unit sequence number (0, 1, 2 …, no gaps). */
+  /** The Kafka partition the unit covers. */
+  partition: number;
+  /** Unit sequence number within the partition (0, 1, 2 …, no gaps). */
   seq: number;
+  /** The consumer instance that claimed the unit (informational). */
+  owner: string;
   /** Kafka topic. */
   topic: string;
   /** Row schema version of the files. */
@@ -76,9 +82,9 @@ export interface UnitManifest {
   sealedAt: string;
   /** Why the unit was sealed. */
   rotation: RotationReason;
-  /** Offsets covered by this unit. */
+  /** Offsets covered by this unit (one range, of `partition`). */
   ranges: PartitionRange[];
-  /** Last processed offset of every partition seen so far, this unit included. */
+  /** Last processed offset of the partition, this unit included. */
   positions: PartitionPosition[];
   /** Records dropped as duplicates (`meta.id` seen before): `[partition, first, last]`. */
   duplicates: [number, number, number][];
@@ -106,7 +112,8 @@ export function parseManifest(bytes: Uint8Array, key: string): UnitManifest {
     throw new SyntaxError(`Cannot parse manifest "${key}": not JSON`, { cause: error });
   }
   if (
-    m?.format !== MANIFEST_FORMAT || !Number.isSafeInteger(m.seq) || !Array.isArray(m.ranges) ||
+    m?.format !== MANIFEST_FORMAT || !Number.isSafeInteger(m.seq) ||
+    !Number.isSafeInteger(m.partition) || !Array.isArray(m.ranges) || m.ranges.length !== 1 ||
     !Array.isArray(m.files) || !Array.isArray(m.positions) || !Array.isArray(m.duplicates) ||
     Number.isNaN(Date.parse(m.ingestedAt))
   ) {

@@ -90,8 +90,17 @@ export interface RestConsumerClientOptions {
   baseUrl: URL;
   /** Consumer group. */
   group: string;
-  /** Instance name prefix; a counter is appended per created instance. */
+  /** Instance name prefix; a counter is appended per created instance (without `instanceName`). */
   namePrefix: string;
+  /**
+   * A stable instance name, used for every instance this client creates. A dead instance
+   * holding it (a crashed process's, until the proxy expires it) is deleted and the name
+   * created again, so its partitions are given out at once; when another live process
+   * turns out to use it, a suffix is added.
+   */
+  instanceName?: string;
+  /** Called when a dead instance holding `instanceName` was deleted to take the name back. */
+  onTakeover?: () => void;
   /** `auto.offset.reset` for new groups. @default "earliest" */
   autoOffsetReset?: "earliest" | "latest";
   /** Upper bound of a read's unencoded bytes (`max_bytes`). @default 8388608 */
@@ -146,6 +155,9 @@ export class RestConsumerClient implements ConsumerClient {
   #log: Logger | undefined;
   #clock: Clock;
   #created = 0;
+  #instanceName: string | undefined;
+  #onTakeover: (() => void) | undefined;
+  #undeleted: string | undefined;
   #instanceId: string | undefined;
   #instanceUrl: string | undefined;
 
@@ -158,6 +170,8 @@ export class RestConsumerClient implements ConsumerClient {
     this.#base = new URL(options.baseUrl.href.replace(/\/+$/, "") + "/");
     this.#group = options.group;
     this.#namePrefix = options.namePrefix;
+    this.#instanceName = options.instanceName;
+    this.#onTakeover = options.onTakeover;
     this.#autoOffsetReset = options.autoOffsetReset ?? "earliest";
     this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.#readTimeoutMs = options.readTimeoutMs ?? 1000;
@@ -251,9 +265,47 @@ export class RestConsumerClient implements ConsumerClient {
     await response.body?.cancel();
   }
 
-  /** Creates a new instance named `<namePrefix>-<n>` and makes it current. */
+  /**
+   * Creates a new instance and makes it current: named `instanceName`, or `<namePrefix>-<n>`.
+   * With `instanceName`, a 40902 (the name is taken) on the first creation or after a delete
+   * that failed means a dead instance of this consumer holds it: it is deleted and created
+   * again; a 40902 after this client's own instance was lost means another live process
+   * uses the name, and a random suffix is added to it.
+   */
   async create(signal?: AbortSignal): Promise<void> {
-    const name = `${this.#namePrefix}-${++this.#created}`;
+    const stable = this.#instanceName;
+    const first = this.#created === 0;
+    const name = stable ?? `${this.#namePrefix}-${this.#created + 1}`;
+    this.#created++;
+    try {
+      await this.#createNamed(name, signal);
+    } catch (error) {
+      if (!(error instanceof RestProxyError && error.errorCode === 40902)) throw error;
+      // names are unique per process: 40902 means an earlier attempt of this call got through
+      if (stable === undefined) return this.#setInstance(name, undefined);
+      if (first || this.#undeleted === name) {
+        this.#log?.warn("consumer instance name is held by a dead instance: taking it back", {
+          instance: name,
+          group: this.#group,
+        });
+        await this.#deleteNamed(name, signal);
+        this.#onTakeover?.();
+        await this.#createNamed(name, signal);
+      } else {
+        const renamed = `${stable}-${crypto.randomUUID().slice(0, 6)}`;
+        this.#log?.warn(
+          "another live consumer uses this instance name: continuing under a new one; give " +
+            "each consumer process its own CONSUMER_INSTANCE_ID",
+          { instance: stable, renamed, group: this.#group },
+        );
+        this.#instanceName = renamed;
+        await this.#createNamed(renamed, signal);
+      }
+    }
+    this.#undeleted = undefined;
+  }
+
+  async #createNamed(name: string, signal: AbortSignal | undefined): Promise<void> {
     const body = createInstanceBody(this.#flavor, {
       name,
       autoOffsetReset: this.#autoOffsetReset as "earliest" | "latest",
@@ -261,25 +313,30 @@ export class RestConsumerClient implements ConsumerClient {
       requestTimeoutMs: this.#readTimeoutMs,
     });
     const what = `Cannot create consumer instance "${name}" in group "${this.#group}"`;
-    let response: Response;
-    try {
-      response = await this.#call(
-        what,
-        "POST",
-        this.#url(`consumers/${encodeURIComponent(this.#group)}`),
-        { body, retry: true, signal, buffer: true },
-      );
-    } catch (error) {
-      // names are unique per process: 40902 means an earlier attempt of this call got through
-      if (error instanceof RestProxyError && error.errorCode === 40902) {
-        this.#setInstance(name, undefined);
-        return;
-      }
-      throw error;
-    }
+    const response = await this.#call(
+      what,
+      "POST",
+      this.#url(`consumers/${encodeURIComponent(this.#group)}`),
+      { body, retry: true, signal, buffer: true },
+    );
     const answer = await response.json() as { instance_id?: unknown; base_uri?: unknown };
     const id = typeof answer.instance_id === "string" ? answer.instance_id : name;
     this.#setInstance(id, typeof answer.base_uri === "string" ? answer.base_uri : undefined);
+  }
+
+  async #deleteNamed(name: string, signal: AbortSignal | undefined): Promise<void> {
+    const url = this.#url(
+      `consumers/${encodeURIComponent(this.#group)}/instances/${encodeURIComponent(name)}`,
+    );
+    try {
+      await this.#callNoContent(`Cannot delete consumer instance "${name}"`, "DELETE", url, {
+        retry: true,
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof RestProxyError && error.instanceGone) return;
+      throw error;
+    }
   }
 
   #setInstance(id: string, baseUri: string | undefined): void {
@@ -381,6 +438,7 @@ export class RestConsumerClient implements ConsumerClient {
   async delete(signal?: AbortSignal): Promise<void> {
     if (this.#instanceUrl === undefined) return;
     const url = this.#instanceUrl;
+    const id = this.#instanceId;
     this.#instanceUrl = undefined;
     this.#instanceId = undefined;
     try {
@@ -390,6 +448,8 @@ export class RestConsumerClient implements ConsumerClient {
       });
     } catch (error) {
       if (error instanceof RestProxyError && error.instanceGone) return;
+      // the instance may live on under the stable name: a later 40902 is ours to take back
+      this.#undeleted = id;
       throw error;
     }
   }

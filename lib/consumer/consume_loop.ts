@@ -261,6 +261,12 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     stats.openFiles = 0;
     for (const lane of lanes.values()) stats.openFiles += lane.unit?.openFiles ?? 0;
     stats.bufferBytes = bufferBytes();
+    stats.lanes = new Map(
+      [...lanes.values()].map((l) => [l.partition, {
+        lakeEnd: l.lakeEnd,
+        newestEventTimeMs: l.newestEventTimeMs,
+      }]),
+    );
     if (config.progressIntervalMs > 0 && now - progressAt >= config.progressIntervalMs) {
       log.info("progress", {
         ...progressProperties(stats, progressRecords, now - progressAt, now),

@@ -8,7 +8,22 @@ import { MetricsRegistry } from "../metrics/metrics.ts";
 import type { HealthStatus } from "../metrics/metrics_server.ts";
 import { gauge, type ProgramMetrics, seconds } from "../metrics/program_metrics.ts";
 import { statsCollector } from "../metrics/stats_metrics.ts";
+import type { MetricFamily } from "../metrics/metrics.ts";
 import type { ConsumerStats } from "./consumer_stats.ts";
+
+function partitionGauge<T>(
+  name: string,
+  help: string,
+  lanes: ReadonlyMap<number, T>,
+  value: (lane: T) => number | undefined,
+): MetricFamily[] {
+  const samples = [];
+  for (const [partition, lane] of [...lanes].sort((a, b) => a[0] - b[0])) {
+    const v = value(lane);
+    if (v !== undefined) samples.push({ labels: { partition: String(partition) }, value: v });
+  }
+  return samples.length === 0 ? [] : [{ name, help, type: "gauge", samples }];
+}
 
 /** Options for {@linkcode consumerMetrics}. */
 export interface ConsumerMetricsOptions {
@@ -40,7 +55,7 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ProgramMetrics
     read: () => stats,
     gauges: ["openFiles", "bufferBytes", "lastCommitOk"],
     labels: { rotations: "reason" },
-    skip: ["lastCommitTimeMs", "newestCommittedEventTimeMs"],
+    skip: ["lastCommitTimeMs", "newestCommittedEventTimeMs", "partitionsOwned", "lanes"],
     help: {
       recordsIn: "records received from the proxy and taken into units",
       rowsWritten: "rows written to committed data files",
@@ -52,6 +67,11 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ProgramMetrics
       openFiles: "hour files open in the current unit",
       bufferBytes: "bytes buffered by the current unit",
       lastCommitOk: "1 when the last offset commit succeeded, 0 when it failed",
+      takeovers: "dead instances holding this consumer's name deleted to take it back",
+      rebalances: "changes of the partitions the proxy assigns to this consumer",
+      fencedUnits: "sealed units discarded because another consumer claimed their place first",
+      rewinds: "times the proxy was sent back to the lake's position of a partition",
+      offsetGaps: "offset ranges the topic did not deliver even after a rewind",
     },
   }));
   registry.collect(() => {
@@ -63,6 +83,24 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ProgramMetrics
         stats.newestCommittedEventTimeMs === undefined
           ? undefined
           : seconds(t - stats.newestCommittedEventTimeMs),
+      ),
+      ...gauge(
+        "wikistream_consumer_partitions_owned",
+        "partitions of the topic the proxy assigns to this consumer (Confluent and the local " +
+          "broker; Redpanda cannot say)",
+        stats.partitionsOwned.length,
+      ),
+      ...partitionGauge(
+        "wikistream_consumer_partition_lake_offset",
+        "per partition taken on: the last offset in the lake",
+        stats.lanes,
+        (l) => l.lakeEnd,
+      ),
+      ...partitionGauge(
+        "wikistream_consumer_partition_lag_seconds",
+        "per partition taken on: now minus the newest event_time this consumer committed",
+        stats.lanes,
+        (l) => l.newestEventTimeMs === undefined ? undefined : seconds(t - l.newestEventTimeMs),
       ),
       ...gauge(
         "wikistream_consumer_last_commit_age_seconds",

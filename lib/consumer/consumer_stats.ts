@@ -49,6 +49,8 @@ export interface ConsumerStats {
   rewinds: number;
   /** Offset ranges the topic did not deliver even after a rewind (retention, compaction). */
   offsetGaps: number;
+  /** Per partition taken on: the last offset in the lake and its newest committed event time. */
+  lanes: Map<number, { lakeEnd: number | undefined; newestEventTimeMs: number | undefined }>;
   /** Failed store attempts that were retried. */
   storeRetries: number;
   /** Whether the last offset commit succeeded; undefined before the first. */
@@ -89,6 +91,7 @@ export function createConsumerStats(): ConsumerStats {
     fencedUnits: 0,
     rewinds: 0,
     offsetGaps: 0,
+    lanes: new Map(),
     storeRetries: 0,
     lastCommitOk: undefined,
     lastCommitTimeMs: undefined,

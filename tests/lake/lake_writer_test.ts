@@ -31,22 +31,23 @@ const LIMITS: UnitLimits = {
 };
 const layout = new LakeLayout({ prefix: "lake", topic: "wikimedia-changes" });
 
-function records(events: unknown[]): ConsumerRecord[] {
+function records(events: unknown[], partition = 2): ConsumerRecord[] {
   return events.map((value, i) => ({
     topic: "wikimedia-changes",
     key: null,
     value,
-    partition: i % 3,
-    offset: Math.floor(i / 3),
+    partition,
+    offset: 100 + i,
   }));
 }
 
-Deno.test("LakeUnit rebuilds the same rows and dead letters whatever the cross-partition read order", async () => {
+Deno.test("LakeUnit rebuilds the same rows and dead letters byte for byte from its manifest", async () => {
   const events = await loadRecordedEvents(600);
   const input = records([...events, "bad value", events[5]]);
-  const seal = (unit: LakeUnit) =>
-    unit.seal({ rotation: "age", compression: "zstd", previousPositions: [], nowMs: 0 });
+  const seal = (unit: LakeUnit) => unit.seal({ rotation: "age", compression: "zstd", nowMs: 0 });
   const first = new LakeUnit({
+    partition: 2,
+    owner: "c0",
     seq: 7,
     topic: "wikimedia-changes",
     layout,
@@ -57,9 +58,10 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters whatever the cross-p
   const a = seal(first);
   assert.equal(a.manifest.counts.duplicates, 1);
   assert.equal(a.manifest.counts.dlq, 1);
-  // rebuild: partitions interleaved differently, duplicates taken from the manifest
-  const byPartition = [0, 1, 2].flatMap((p) => input.filter((r) => r.partition === p));
+  // rebuild by another owner: duplicates taken from the manifest, not from a window
   const again = new LakeUnit({
+    partition: 2,
+    owner: "c0",
     seq: 7,
     topic: "wikimedia-changes",
     layout,
@@ -67,7 +69,7 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters whatever the cross-p
     limits: LIMITS,
     replayDuplicates: a.manifest.duplicates,
   });
-  for (const r of byPartition.reverse()) again.add(r);
+  for (const r of input) again.add(r);
   const b = seal(again);
   assert.deepEqual(b.manifest, a.manifest);
   assert.equal(b.objects.length, a.objects.length);
@@ -80,15 +82,36 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters whatever the cross-p
   }
   assert.match(
     a.objects[0]!.key,
-    /^lake\/wikimedia-changes\/date=\d{4}-\d\d-\d\d\/hour=\d\d\/wikistream-000000000007-000\.parquet$/,
+    /^lake\/wikimedia-changes\/date=\d{4}-\d\d-\d\d\/hour=\d\d\/wikistream-p2-000000000007-000\.parquet$/,
   );
-  assert.equal(a.objects.at(-1)!.key, "lake/_dlq/wikimedia-changes/000000000007.ndjson");
+  assert.equal(
+    a.objects.at(-1)!.key,
+    "lake/_dlq/wikimedia-changes/partition=2/000000000007.ndjson",
+  );
+  assert.deepEqual(a.manifest.ranges, [{ partition: 2, start: 100, end: 100 + input.length - 1 }]);
+  assert.deepEqual(a.manifest.positions, [{ partition: 2, offset: 100 + input.length - 1 }]);
+});
+
+Deno.test("LakeUnit refuses a record of another partition", async () => {
+  const [event] = await loadRecordedEvents(1);
+  const unit = new LakeUnit({
+    partition: 0,
+    owner: "c0",
+    seq: 0,
+    topic: "wikimedia-changes",
+    layout,
+    ingestedAtMs: 0,
+    limits: LIMITS,
+  });
+  assert.throws(() => unit.add(records([event], 1)[0]!), /offered to a unit of partition 0/);
 });
 
 Deno.test("LakeUnit asks for a seal before a record that needs one file too many or a full file", async () => {
   const events = await loadRecordedEvents(60);
   const limits = { ...LIMITS, maxOpenFiles: 1, maxRows: 10 };
   const unit = new LakeUnit({
+    partition: 2,
+    owner: "c0",
     seq: 0,
     topic: "wikimedia-changes",
     layout,
@@ -128,18 +151,25 @@ Deno.test("parseOutputUrl reads s3, file URLs and plain paths", () => {
 Deno.test("LakeLayout puts everything but data under _ segments", () => {
   const l = new LakeLayout({ prefix: "", topic: "t" });
   assert.equal(
-    l.dataKey(Date.UTC(2026, 4, 5, 11, 59), 3, 1),
-    "t/date=2026-05-05/hour=11/wikistream-000000000003-001.parquet",
+    l.dataKey(Date.UTC(2026, 4, 5, 11, 59), 2, 3, 1),
+    "t/date=2026-05-05/hour=11/wikistream-p2-000000000003-001.parquet",
   );
-  assert.equal(l.manifestKey(12), "_manifests/t/000000000012.json");
-  assert.equal(l.seqOfManifestKey("_manifests/t/000000000012.json"), 12);
-  assert.equal(l.dlqKey(1), "_dlq/t/000000000001.ndjson");
-  assert.equal(l.pointerKey, "_state/t/last_committed.json");
+  assert.equal(l.manifestKey(2, 12), "_manifests/t/partition=2/000000000012.json");
+  assert.deepEqual(l.parseManifestKey("_manifests/t/partition=2/000000000012.json"), {
+    partition: 2,
+    seq: 12,
+  });
+  assert.equal(l.parseManifestKey("_manifests/t/000000000012.json"), undefined);
+  assert.ok(l.isSingleWriterManifestKey("_manifests/t/000000000012.json"));
+  assert.equal(l.dlqKey(2, 1), "_dlq/t/partition=2/000000000001.ndjson");
+  assert.equal(l.pointerKey(2), "_state/t/partition=2.json");
 });
 
 Deno.test("readEventIds reads back the event ids of a data file in file order", async () => {
   const events = await loadRecordedEvents(3000);
   const unit = new LakeUnit({
+    partition: 2,
+    owner: "c0",
     seq: 0,
     topic: "wikimedia-changes",
     layout,
@@ -150,7 +180,6 @@ Deno.test("readEventIds reads back the event ids of a data file in file order", 
   const sealed = unit.seal({
     rotation: "rows",
     compression: "zstd",
-    previousPositions: [],
     nowMs: 0,
   });
   const all: string[] = [];

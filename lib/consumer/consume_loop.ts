@@ -138,6 +138,12 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     }
     if (offer === "skip") {
       stats.recordsSkipped++;
+      const redo = lane.redo;
+      if (redo && offset > redo.approached) {
+        // moving towards a rebuild's range is progress, however long the catch-up takes
+        redo.approached = offset;
+        redo.progressAt = clock.now();
+      }
       return undefined;
     }
     lane.rewoundTo = undefined;
@@ -240,21 +246,26 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
         await take(lane, { kind: "poison", record: poison });
       }
     }
-    if (got > 0) lastRecordAt = now;
+    // skipped records are activity too: the proxy is still catching up to the lake
+    if (got > 0 || read.records.length > 0 || poison) lastRecordAt = now;
     for (const lane of [...lanes.values()]) {
       if (lane.unit && now - lane.unit.ingestedAtMs >= config.flushIntervalMs) {
         await seal(lane, "age");
       }
       const redo = lane.redo;
       if (redo && now - redo.progressAt > ctx.redoStallMs) {
-        throw redoStalled(redo.manifest, topic, layout.manifestKey(lane.partition, redo.manifest.seq));
+        throw redoStalled(
+          redo.manifest,
+          topic,
+          layout.manifestKey(lane.partition, redo.manifest.seq),
+        );
       }
     }
     // the memory budget is shared: seal the biggest open units until the rest fits
     while (bufferBytes() >= config.maxBufferBytes) {
-      const biggest = [...lanes.values()].filter((l) => l.unit).sort((a, b) =>
-        b.bufferBytes - a.bufferBytes
-      )[0];
+      const biggest = [...lanes.values()].filter((l) =>
+        l.unit
+      ).sort((a, b) => b.bufferBytes - a.bufferBytes)[0];
       if (!biggest) break;
       await seal(biggest, "memory");
     }

@@ -64,6 +64,7 @@ export async function loadLane(ctx: ConsumeContext, partition: number): Promise<
         replayDuplicates: m.duplicates,
       }),
       reached: m.ranges[0]!.start - 1,
+      approached: -1,
       progressAt: ctx.clock.now(),
     };
   } else if (m) {

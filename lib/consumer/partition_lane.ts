@@ -18,7 +18,9 @@ export interface RedoWork {
   unit: LakeUnit;
   /** Last offset of the range taken so far (start − 1 before the first). */
   reached: number;
-  /** When a record of the range last arrived (epoch ms). */
+  /** Highest offset below the range seen (the proxy catching up towards it). */
+  approached: number;
+  /** When a record of the range, or one closer to it, last arrived (epoch ms). */
   progressAt: number;
 }
 

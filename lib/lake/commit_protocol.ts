@@ -280,7 +280,11 @@ export class CommitProtocol {
     );
     await this.#pause(this.#pauses.afterManifest);
     if (created === "created") return "won";
-    const held = await this.durably("read manifest", signal, () => this.#store.get(key, { signal }));
+    const held = await this.durably(
+      "read manifest",
+      signal,
+      () => this.#store.get(key, { signal }),
+    );
     return held !== undefined && sameBytes(held, bytes) ? "won" : "lost";
   }
 

@@ -27,7 +27,9 @@ Deno.test("consumer rebuilds an incomplete unit when the proxy resumes far below
     offset: 1000 + i,
   }));
   const unit = new LakeUnit({
+    partition: 0,
     seq: 3,
+    owner: "crashed",
     topic,
     layout,
     ingestedAtMs: Date.parse("2026-01-01T00:00:00Z"),
@@ -37,15 +39,11 @@ Deno.test("consumer rebuilds an incomplete unit when the proxy resumes far below
   const sealed = unit.seal({
     rotation: "rows",
     compression: "zstd",
-    previousPositions: [{ partition: 0, offset: 999 }],
     nowMs: Date.parse("2026-01-01T00:00:01Z"),
   });
   // crash after the manifest: none of the data files made it
   const protocol = new CommitProtocol({ store, layout, log: createLogger({ sink: memorySink() }) });
-  await protocol.publish({ ...sealed, objects: [] }, {
-    writeManifest: true,
-    signal: new AbortController().signal,
-  });
+  assert.equal(await protocol.claim(sealed, new AbortController().signal), "won");
 
   // the proxy resumes at offset 0 (a lost commit, Redpanda's restart-at-0), 100 records a read,
   // and each read takes a minute: reaching offset 1000 takes ten minutes
@@ -80,7 +78,7 @@ Deno.test("consumer rebuilds an incomplete unit when the proxy resumes far below
       return Promise.resolve();
     },
     seek: () => Promise.resolve(),
-    assignments: () => Promise.resolve([]),
+    assignments: () => Promise.resolve([{ topic, partition: 0 }]),
     delete: () => {
       position = 1002;
       return Promise.resolve();

@@ -523,6 +523,21 @@ Deno.test("docker-compose.yaml requires and delivers what the docs and .env.exam
   assert.deepEqual(problems, []);
 });
 
+Deno.test("docker-compose.yaml lets the consumers scale: no fixed name, host port or instance id", async () => {
+  const services = (await compose()).services;
+  for (const name of ["consumer", "consumer-redpanda"]) {
+    const s = services[name] as Service & { "container_name"?: string; ports?: string[] };
+    assert.ok(s, name);
+    assert.equal(s.container_name, undefined, `${name}: a container_name forbids --scale`);
+    assert.equal(s.hostname, undefined, `${name}: one hostname would give replicas one name`);
+    assert.equal(s.environment?.CONSUMER_INSTANCE_ID, undefined, `${name}: instance id pinned`);
+    for (const port of s.ports ?? []) {
+      const host = String(port).split(":").slice(0, -1).join(":");
+      assert.match(host, /\d+-\d+/, `${name}: host port "${port}" is not a range`);
+    }
+  }
+});
+
 Deno.test("docker-compose.yaml gives each program a stop_grace_period above its drain bound", async () => {
   const { services } = await compose();
   const stages = dockerStages(await readText("Dockerfile"));

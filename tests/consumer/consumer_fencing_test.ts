@@ -1,0 +1,188 @@
+/**
+ * The fencing paths of consumer groups, in one process with the local broker over real HTTP:
+ * a zombie whose unit's place was claimed while it was cut off, a partition revoked between
+ * a unit's claim and its upload, and the state every path must end in (each event exactly
+ * once, `verifyLake` clean).
+ */
+import assert from "node:assert/strict";
+import { startBroker } from "../../lib/broker/broker_server.ts";
+import { createLogger, memorySink } from "../../lib/cli/log.ts";
+import { runConsumer } from "../../lib/consumer/consumer_pipeline.ts";
+import type { ConsumerStats } from "../../lib/consumer/consumer_stats.ts";
+import { verifyLake } from "../../lib/lake/lake_verifier.ts";
+import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
+import type {
+  ListOptions,
+  ObjectStore,
+  PutOptions,
+  StoreCallOptions,
+} from "../../lib/object_store/object_store.ts";
+import {
+  assertNoDuplicates,
+  readLakeRows,
+  testConsumerConfig,
+} from "../_helpers/consumer_setup.ts";
+import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
+
+/** A store whose writes of chosen keys wait at a gate until it is opened. */
+class GatedStore implements ObjectStore {
+  readonly description = "gated://";
+  #inner: ObjectStore;
+  #open = Promise.withResolvers<void>();
+  /** Says which writes wait; the first waiting write resolves `held`. */
+  holds: (key: string, kind: "put" | "create") => boolean = () => false;
+  /** Resolves when the first write is held at the gate. */
+  readonly held = Promise.withResolvers<string>();
+
+  constructor(inner: ObjectStore) {
+    this.#inner = inner;
+  }
+  /** Lets every held write through, and every later one. */
+  open(): void {
+    this.holds = () => false;
+    this.#open.resolve();
+  }
+  async #gate(key: string, kind: "put" | "create"): Promise<void> {
+    if (!this.holds(key, kind)) return;
+    this.held.resolve(key);
+    await this.#open.promise;
+  }
+  async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
+    await this.#gate(key, "put");
+    return this.#inner.put(key, bytes, options);
+  }
+  async create(key: string, bytes: Uint8Array, options?: PutOptions) {
+    await this.#gate(key, "create");
+    return this.#inner.create(key, bytes, options);
+  }
+  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+    return this.#inner.get(key, options);
+  }
+  exists(key: string, options?: StoreCallOptions): Promise<boolean> {
+    return this.#inner.exists(key, options);
+  }
+  list(prefix: string, options?: ListOptions): Promise<string[]> {
+    return this.#inner.list(prefix, options);
+  }
+  delete(key: string, options?: StoreCallOptions): Promise<void> {
+    return this.#inner.delete(key, options);
+  }
+}
+
+/** A fetch that fails every call while `cut` is set, as a network partition would. */
+function partitionableFetch(): { fetch: typeof fetch; cut: boolean } {
+  const state = {
+    cut: false,
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+      state.cut
+        ? Promise.reject(new TypeError("test: network partition"))
+        : fetch(input, init)) as typeof fetch,
+  };
+  return state;
+}
+
+async function withGroup(
+  partitions: number,
+  fn: (ctx: {
+    url: URL;
+    lake: string;
+    events: Record<string, unknown>[];
+    config: (id: string, extra?: Record<string, string>) => ReturnType<typeof testConsumerConfig>;
+  }) => Promise<void>,
+) {
+  const dataDir = await Deno.makeTempDir();
+  const lake = await Deno.makeTempDir();
+  const broker = await startBroker({ dataDir, partitions, instanceTimeoutMs: 1500 });
+  try {
+    const events = await loadRecordedEvents(1200);
+    await produceEvents(broker.url, events);
+    await fn({
+      url: broker.url,
+      lake,
+      events,
+      config: (id, extra = {}) =>
+        testConsumerConfig({
+          KAFKA_REST_URL: broker.url.href,
+          OUTPUT_URL: lake,
+          CONSUMER_INSTANCE_ID: id,
+          CONSUMER_UNTIL_IDLE_MS: "2500",
+          CONSUMER_HEARTBEAT_MS: "200",
+          FLUSH_MAX_ROWS: "150",
+          CONSUMER_MAX_BYTES: "65536",
+          ...extra,
+        }),
+    });
+  } finally {
+    await broker.close();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(lake, { recursive: true });
+  }
+}
+
+async function assertLakeExact(lake: string, events: readonly Record<string, unknown>[]) {
+  const rows = await readLakeRows(lake);
+  assertNoDuplicates(rows);
+  assert.deepEqual(
+    new Set(rows.map((r) => r.id)),
+    new Set(events.map((e) => (e.meta as { id: string }).id)),
+    "every event is in the lake",
+  );
+  const report = await verifyLake({ store: new LocalObjectStore({ root: lake }) });
+  assert.deepEqual(report.problems, []);
+}
+
+Deno.test("a zombie consumer whose unit's place was claimed while it was cut off discards the unit and commits nothing for it", async () => {
+  await withGroup(1, async ({ lake, events, config }) => {
+    const store = new GatedStore(new LocalObjectStore({ root: lake }));
+    // the zombie's first claim waits at the gate, and then its network goes
+    store.holds = (key, kind) => kind === "create" && key.includes("/partition=0/");
+    const net = partitionableFetch();
+    const zombieLog = memorySink();
+    const zombie = runConsumer(config("zombie"), {
+      log: createLogger({ sink: zombieLog, level: "info" }),
+      signal: new AbortController().signal,
+      store,
+      fetch: net.fetch,
+    });
+    await store.held.promise;
+    net.cut = true;
+    // the proxy expires the zombie's instance; the successor takes the partition and writes
+    // the whole topic, its first unit in the place the zombie is about to claim
+    const successor = await runConsumer(config("successor"), {
+      log: createLogger({ sink: memorySink(), level: "error" }),
+      signal: new AbortController().signal,
+    });
+    assert.ok(successor.unitsCommitted > 0);
+    net.cut = false;
+    store.open();
+    const stats: ConsumerStats = await zombie;
+    assert.ok(stats.fencedUnits >= 1, JSON.stringify(zombieLog.records.slice(-5)));
+    assert.ok(zombieLog.records.some((r) => r.message.startsWith("unit fenced")));
+    assert.equal(stats.unitsCommitted, 0, "the zombie published nothing");
+    await assertLakeExact(lake, events);
+  });
+});
+
+Deno.test("a partition revoked between a unit's claim and its upload ends up once in the lake: the new owner rebuilds the unit, the old one uploads the same bytes", async () => {
+  await withGroup(1, async ({ lake, events, config }) => {
+    const store = new GatedStore(new LocalObjectStore({ root: lake }));
+    // the first owner's first data file waits at the gate, after its claim was won
+    store.holds = (key, kind) => kind === "put" && key.endsWith(".parquet");
+    const first = runConsumer(config("z-first"), {
+      log: createLogger({ sink: memorySink(), level: "error" }),
+      signal: new AbortController().signal,
+      store,
+    });
+    await store.held.promise;
+    // "a-second" sorts first, so the range assignor moves the partition to it
+    const second = await runConsumer(config("a-second", { CONSUMER_UNTIL_IDLE_MS: "4000" }), {
+      log: createLogger({ sink: memorySink(), level: "error" }),
+      signal: new AbortController().signal,
+    });
+    store.open();
+    const firstStats = await first;
+    assert.equal(second.unitsRedone, 1, "the new owner completed the claimed unit");
+    assert.ok(firstStats.unitsCommitted >= 1);
+    await assertLakeExact(lake, events);
+  });
+});

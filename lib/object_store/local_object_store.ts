@@ -2,7 +2,10 @@
  * An {@linkcode ObjectStore} on a local folder. A put writes a hidden temporary
  * file next to the target, fsyncs it, renames it over the target and fsyncs the
  * folder, so a crash leaves either the old object, the new one, or a stray
- * `.*.tmp` file that listings ignore, never a torn object.
+ * `.*.tmp` file that listings ignore, never a torn object. A create writes the
+ * temporary file the same way and hard-links it to the target, which fails when
+ * the target exists, so the check and the write are one atomic step; the
+ * temporary name is then removed (a crash in between leaves a stray `.*.tmp`).
  *
  * @module
  */
@@ -45,6 +48,30 @@ function wrap(what: string, error: unknown): ObjectStoreError {
   );
 }
 
+/** Creates `dir` if needed and writes `bytes` to a new file at `path`, fsynced. */
+async function writeSynced(dir: string, path: string, bytes: Uint8Array): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Hard-links `temp` to `path`; "exists" when `path` is taken (the link is refused). */
+async function linkUnlessTaken(temp: string, path: string): Promise<"created" | "exists"> {
+  try {
+    await Deno.link(temp, path);
+    return "created";
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return "exists";
+    throw error;
+  }
+}
+
 /** Stores objects as files below a root folder. */
 export class LocalObjectStore implements ObjectStore {
   #root: string;
@@ -65,28 +92,49 @@ export class LocalObjectStore implements ObjectStore {
     return `${this.#root}/${key}`;
   }
 
+  /** The folder of `path` and a hidden, unique temporary file name in it. */
+  #temp(path: string): { dir: string; temp: string } {
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash);
+    return { dir, temp: `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp` };
+  }
+
   /** Writes atomically: temp file, fsync, rename, fsync of the folder. */
   async put(key: string, bytes: Uint8Array, _options: PutOptions = {}): Promise<void> {
     const path = this.#path(key);
-    const slash = path.lastIndexOf("/");
-    const dir = path.slice(0, slash);
-    const temp = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    const { dir, temp } = this.#temp(path);
     try {
-      await Deno.mkdir(dir, { recursive: true });
-      const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-      try {
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
-        await file.sync();
-      } finally {
-        file.close();
-      }
+      await writeSynced(dir, temp, bytes);
       await Deno.rename(temp, path);
       await this.#syncDir(dir);
     } catch (error) {
       await Deno.remove(temp).catch(() => {/* the temp file may not exist */});
       throw wrap(`Cannot write "${path}"`, error);
     }
+  }
+
+  /**
+   * Writes only when the file is missing: temp file, fsync, hard link to the target
+   * (refused when it exists), removal of the temp name, fsync of the folder.
+   */
+  async create(
+    key: string,
+    bytes: Uint8Array,
+    _options: PutOptions = {},
+  ): Promise<"created" | "exists"> {
+    const path = this.#path(key);
+    const { dir, temp } = this.#temp(path);
+    let outcome: "created" | "exists";
+    try {
+      await writeSynced(dir, temp, bytes);
+      outcome = await linkUnlessTaken(temp, path);
+    } catch (error) {
+      throw wrap(`Cannot create "${path}"`, error);
+    } finally {
+      await Deno.remove(temp).catch(() => {/* the temp file may not exist */});
+    }
+    if (outcome === "created") await this.#syncDir(dir);
+    return outcome;
   }
 
   async #syncDir(dir: string): Promise<void> {

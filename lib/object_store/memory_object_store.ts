@@ -20,11 +20,11 @@ export interface MemoryObject {
   contentType: string;
 }
 
-/** Keeps objects in a `Map`; `failPuts` makes every `put` throw a retriable error. */
+/** Keeps objects in a `Map`; `failPuts` makes every `put` and `create` throw a retriable error. */
 export class MemoryObjectStore implements ObjectStore {
   /** The objects by key. */
   readonly objects: Map<string, MemoryObject> = new Map();
-  /** When true, `put` fails with a retriable {@linkcode ObjectStoreError}. */
+  /** When true, `put` and `create` fail with a retriable {@linkcode ObjectStoreError}. */
   failPuts = false;
   /** Number of `put` calls, including failed ones. */
   putCalls = 0;
@@ -41,6 +41,19 @@ export class MemoryObjectStore implements ObjectStore {
       contentType: options.contentType ?? "application/octet-stream",
     });
     return Promise.resolve();
+  }
+
+  /** Stores a copy of the bytes unless the key is taken; check and write happen in one step. */
+  create(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<"created" | "exists"> {
+    if (this.failPuts) {
+      return Promise.reject(new ObjectStoreError(`Cannot create "${key}": simulated outage`, true));
+    }
+    if (this.objects.has(key)) return Promise.resolve("exists");
+    this.objects.set(key, {
+      bytes: bytes.slice(),
+      contentType: options.contentType ?? "application/octet-stream",
+    });
+    return Promise.resolve("created");
   }
 
   /** Returns a copy of the bytes or `undefined`. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-/** Options for {@linkcode ObjectStore.put}. */
+/** Options for {@linkcode ObjectStore.put} and {@linkcode ObjectStore.create}. */
 export interface PutOptions {
   /** MIME type stored with the object. @default "application/octet-stream" */
   contentType?: string;
@@ -33,6 +33,8 @@ export interface ObjectStore {
   readonly description: string;
   /** Writes the whole object; an existing object with the same key is replaced. */
   put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void>;
+  /** Writes the object only when no object has this key; atomic: a reader sees the whole object or none. Returns "exists" (and writes nothing) when the key is taken. */
+  create(key: string, bytes: Uint8Array, options?: PutOptions): Promise<"created" | "exists">;
   /** Reads the whole object, or `undefined` when it does not exist. */
   get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined>;
   /** Says whether the object exists. */

@@ -4,7 +4,9 @@
  * chain (environment, shared config/credentials files, web identity, instance
  * role) unless given. Network errors, throttling and 5xx answers are retried with
  * {@linkcode Backoff}; a missing bucket or refused credentials fail at once with
- * a message that says what to fix.
+ * a message that says what to fix. `create` is a conditional PutObject
+ * (`If-None-Match: *`), which AWS S3 honours; some S3-compatible servers ignore it
+ * (check with `probeConditionalCreate`).
  *
  * @module
  */
@@ -80,6 +82,9 @@ const CREDENTIAL_ERRORS = new Set([
   "InvalidToken",
   "CredentialsProviderError",
 ]);
+
+/** 409 answers to a conditional write that a retry resolves (S3 names both). */
+const CONDITIONAL_CONFLICTS = new Set(["ConditionalRequestConflict", "OperationAborted"]);
 
 const TLS_CODES: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is signed by an unknown CA",
@@ -245,6 +250,46 @@ export class S3ObjectStore implements ObjectStore {
         }),
         { abortSignal: options.signal },
       );
+    });
+  }
+
+  /**
+   * Uploads the object with PutObject and `If-None-Match: *`: S3 writes it only when the
+   * key is free and answers 412 PreconditionFailed ("exists") otherwise. A 409
+   * ConditionalRequestConflict (another conditional upload of the key was in flight) is a
+   * retriable failure, retried here like a 5xx; the retry then sees 412 or succeeds. When a
+   * response is lost and the upload retried, the retry can answer "exists" for an object
+   * this call wrote: callers that fence with it should put something of their own in the
+   * bytes and compare on "exists".
+   */
+  create(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<"created" | "exists"> {
+    const what = `Cannot create s3://${this.#bucket}/${key}`;
+    return this.#retry(what, options.signal, async () => {
+      try {
+        await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: key,
+            Body: bytes,
+            ContentType: options.contentType ?? "application/octet-stream",
+            ContentLength: bytes.length,
+            IfNoneMatch: "*",
+          }),
+          { abortSignal: options.signal },
+        );
+        return "created";
+      } catch (error) {
+        if (nameOf(error) === "PreconditionFailed" || statusOf(error) === 412) return "exists";
+        if (CONDITIONAL_CONFLICTS.has(nameOf(error))) {
+          throw new ObjectStoreError(
+            `${what}: ${nameOf(error)} (HTTP ${statusOf(error) ?? 409}): another conditional ` +
+              "upload of this key was in progress; retry to learn whether it created the object",
+            true,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
     });
   }
 

@@ -40,6 +40,13 @@ class FlakyStore implements ObjectStore {
     }
     return this.inner.put(key, bytes, options);
   }
+  create(key: string, bytes: Uint8Array, options?: PutOptions): Promise<"created" | "exists"> {
+    if (this.down) {
+      this.refused++;
+      return Promise.reject(new ObjectStoreError(`Cannot create ${key}: HTTP 503`, true));
+    }
+    return this.inner.create(key, bytes, options);
+  }
   get(key: string, o?: StoreCallOptions) {
     return this.inner.get(key, o);
   }

@@ -25,6 +25,7 @@ class HookedStore implements ObjectStore {
   readonly description = "hooked://";
   #inner: ObjectStore;
   onGet: (key: string) => void = () => {};
+  /** Called before every write, `put` or `create`. */
   onPut: (key: string) => void = () => {};
 
   constructor(inner: ObjectStore) {
@@ -33,6 +34,10 @@ class HookedStore implements ObjectStore {
   put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
     this.onPut(key);
     return this.#inner.put(key, bytes, options);
+  }
+  create(key: string, bytes: Uint8Array, options?: PutOptions): Promise<"created" | "exists"> {
+    this.onPut(key);
+    return this.#inner.create(key, bytes, options);
   }
   get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
     this.onGet(key);

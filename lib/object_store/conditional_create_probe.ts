@@ -28,7 +28,7 @@ function probeBytes(attempt: string): Uint8Array {
  * @param key a key nothing else uses, for example below the lake's prefix
  * @param signal aborts the probe
  * @returns true when the first create answered "created" and the second "exists"
- * @throws {ObjectStoreError} when a create fails (the store's own errors)
+ * @throws {ObjectStoreError} when a create, or the delete of a left-over key, fails
  * @example Probe an in-memory store
  * ```ts
  * import { MemoryObjectStore } from "./memory_object_store.ts";

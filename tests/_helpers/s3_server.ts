@@ -1,10 +1,13 @@
 /**
  * Starts the npm `s3rver` S3 server in-process on 127.0.0.1 with a random port,
  * a temporary data folder and one bucket, for tests that need the real S3 protocol.
+ * Unless told otherwise it honours `If-None-Match: *` on PutObject as AWS S3 does
+ * (`s3_conditional_put.mjs`), which s3rver alone ignores.
  *
  * @module
  */
 import S3rver from "s3rver";
+import { installConditionalPut } from "./s3_conditional_put.mjs";
 import { S3RVER_CREDENTIALS, s3rverClientEnv } from "./s3_server_process.ts";
 
 /** A running s3rver. */
@@ -21,6 +24,16 @@ export interface TestS3Server extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Options for {@linkcode startS3Server}. */
+export interface TestS3ServerOptions {
+  /**
+   * Answer a PutObject with `If-None-Match: *` on an existing key with 412, as AWS S3
+   * does; false leaves s3rver's own behaviour (it ignores the header and overwrites).
+   * @default true
+   */
+  conditionalPut?: boolean;
+}
+
 /**
  * Starts s3rver.
  *
@@ -28,13 +41,16 @@ export interface TestS3Server extends AsyncDisposable {
  * @param tls serve HTTPS with this key and certificate (the endpoint is then https://localhost);
  *   s3rver then runs under Node.js, because its keep-alive HTTPS connections stall when
  *   it is served by Deno's `node:https` (the AWS SDK client under Deno works with it on Node)
+ * @param options whether conditional PUTs are honoured
  * @returns the running server
  */
 export async function startS3Server(
   bucket = "wikistream-test",
   tls?: { keyFile: string; certFile: string },
+  options: TestS3ServerOptions = {},
 ): Promise<TestS3Server> {
-  if (tls) return await startTlsS3Server(bucket, tls);
+  const conditionalPut = options.conditionalPut ?? true;
+  if (tls) return await startTlsS3Server(bucket, tls, conditionalPut);
   const directory = await Deno.makeTempDir({ prefix: "wikistream-s3rver-" });
   const server = new S3rver({
     address: "127.0.0.1",
@@ -43,6 +59,7 @@ export async function startS3Server(
     directory,
     configureBuckets: [{ name: bucket, configs: [] }],
   });
+  if (conditionalPut) installConditionalPut(server);
   const info = await server.run() as { address: string; port: number };
   return running(`http://127.0.0.1:${info.port}`, bucket, directory, () => server.close());
 }
@@ -79,13 +96,17 @@ const server = new S3rver({
   key: fs.readFileSync(process.env.S3RVER_KEY), cert: fs.readFileSync(process.env.S3RVER_CERT),
   configureBuckets: [{ name: process.env.S3RVER_BUCKET, configs: [] }],
 });
-server.run().then((info) => console.log("listening " + info.port));
+const middleware = process.env.S3RVER_CONDITIONAL_PUT;
+(middleware ? import(middleware).then((m) => m.installConditionalPut(server)) : Promise.resolve())
+  .then(() => server.run())
+  .then((info) => console.log("listening " + info.port));
 process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
 `;
 
 async function startTlsS3Server(
   bucket: string,
   tls: { keyFile: string; certFile: string },
+  conditionalPut: boolean,
 ): Promise<TestS3Server> {
   const directory = await Deno.makeTempDir({ prefix: "wikistream-s3rver-tls-" });
   const child = new Deno.Command("node", {
@@ -96,6 +117,9 @@ async function startTlsS3Server(
       S3RVER_KEY: tls.keyFile,
       S3RVER_CERT: tls.certFile,
       S3RVER_BUCKET: bucket,
+      S3RVER_CONDITIONAL_PUT: conditionalPut
+        ? new URL("./s3_conditional_put.mjs", import.meta.url).href
+        : "",
     },
     stdin: "null",
     stdout: "piped",

@@ -3,12 +3,14 @@
  * can stop it (an S3 outage) and start it again on the same port and folder.
  *
  * CLI: `deno run -A tests/_helpers/s3_server_process.ts --directory DIR --port 0 --bucket B`
- * prints `wikistream s3rver listening on http://127.0.0.1:PORT` on stdout when ready and
+ * (add `--conditional-put false` to leave out the `If-None-Match: *` support of
+ * `s3_conditional_put.mjs`) prints `wikistream s3rver listening on http://127.0.0.1:PORT` on stdout when ready and
  * runs until SIGINT/SIGTERM (or SIGKILL).
  *
  * @module
  */
 import S3rver from "s3rver";
+import { installConditionalPut } from "./s3_conditional_put.mjs";
 import { parseCliFlags } from "./test_utils.ts";
 
 /** Credentials s3rver accepts (any signature made with them is valid). */
@@ -41,7 +43,10 @@ async function main(): Promise<void> {
   const cli = parseCliFlags(Deno.args);
   if (!cli.directory) {
     // deno-lint-ignore no-console
-    console.error("usage: s3_server_process.ts --directory DIR [--port 0] [--bucket NAME]");
+    console.error(
+      "usage: s3_server_process.ts --directory DIR [--port 0] [--bucket NAME] " +
+        "[--conditional-put false]",
+    );
     Deno.exitCode = 2;
     return;
   }
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
     directory: cli.directory,
     configureBuckets: [{ name: cli.bucket ?? "wikistream-test", configs: [] }],
   });
+  if (cli["conditional-put"] !== "false") installConditionalPut(server);
   const info = await server.run() as { address: string; port: number };
   await Deno.stdout.write(
     new TextEncoder().encode(`wikistream s3rver listening on http://127.0.0.1:${info.port}\n`),

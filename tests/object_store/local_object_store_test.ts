@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
 import { MemoryObjectStore } from "../../lib/object_store/memory_object_store.ts";
 import type { ObjectStore } from "../../lib/object_store/object_store.ts";
+import {
+  assertCreateThenExists,
+  assertOneConcurrentCreateWins,
+} from "../_helpers/create_contract.ts";
 
 async function exerciseStore(store: ObjectStore): Promise<void> {
   const bytes = (s: string) => new TextEncoder().encode(s);
@@ -71,4 +75,53 @@ Deno.test("MemoryObjectStore behaves like the other stores and simulates outages
   await assert.rejects(store.put("k", new Uint8Array()), (e: Error & { retriable?: boolean }) => {
     return e.retriable === true;
   });
+});
+
+Deno.test("LocalObjectStore.create writes a free key and answers exists for a taken one, keeping the first object", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const store = new LocalObjectStore({ root });
+    await assertCreateThenExists(store, "_fence/a/owner.json");
+    await store.put("_fence/b.json", new Uint8Array([1]));
+    assert.equal(await store.create("_fence/b.json", new Uint8Array([2])), "exists");
+    assert.deepEqual(await store.get("_fence/b.json"), new Uint8Array([1]));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalObjectStore.create lets exactly one of 20 concurrent creates of a key win", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await assertOneConcurrentCreateWins(new LocalObjectStore({ root }), "_fence/owner.json");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalObjectStore.create leaves no temporary file, whether it writes or finds the key taken", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const store = new LocalObjectStore({ root });
+    assert.equal(await store.create("x/owner.json", new Uint8Array([1])), "created");
+    assert.equal(await store.create("x/owner.json", new Uint8Array([2])), "exists");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${root}/x`))).map((e) => e.name),
+      ["owner.json"],
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("MemoryObjectStore.create writes a free key, answers exists for a taken one and fails in an outage", async () => {
+  const store = new MemoryObjectStore();
+  await assertCreateThenExists(store, "_fence/owner.json");
+  await assertOneConcurrentCreateWins(store, "_fence/other.json");
+  store.failPuts = true;
+  await assert.rejects(
+    store.create("_fence/third.json", new Uint8Array()),
+    (e: Error & { retriable?: boolean }) => e.retriable === true,
+  );
+  assert.equal(store.objects.has("_fence/third.json"), false);
 });

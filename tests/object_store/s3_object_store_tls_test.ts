@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/broker_server.ts";
 import { S3ObjectStore } from "../../lib/object_store/s3_object_store.ts";
+import { assertCreateThenExists } from "../_helpers/create_contract.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
 import { programArgs } from "../_helpers/program_command.ts";
 import { startS3Server, type TestS3Server } from "../_helpers/s3_server.ts";
@@ -109,6 +110,23 @@ Deno.test({
       await Deno.remove(dataDir, { recursive: true });
     }
   },
+});
+
+Deno.test("S3ObjectStore.create answers exists for a taken key on the HTTPS test s3rver under Node.js", async () => {
+  await using ca = await makeTestCa();
+  await using s3 = await startS3Server("tls-lake", ca);
+  const store = new S3ObjectStore({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+    caBundle: await Deno.readTextFile(ca.caFile),
+  });
+  try {
+    await assertCreateThenExists(store, "lake/_fence/owner.json");
+  } finally {
+    store.close();
+  }
 });
 
 Deno.test({

@@ -6,6 +6,10 @@
  * per role under `<root>/logs/` for debugging. {@linkcode PipelineHarness.close} kills
  * every child still running and waits for it, whatever happened before.
  *
+ * The lake is in s3rver (the default) or in a local folder (`lake: "local"`); the
+ * consumer, `verify.ts` and the lake readers ({@linkcode PipelineHarness.lakeFolder},
+ * {@linkcode PipelineHarness.lakeFingerprint}) follow that choice.
+ *
  * @module
  */
 import {
@@ -131,6 +135,23 @@ export class ManagedProcess {
   }
 
   /**
+   * Sends a signal without waiting and without marking the process as stopping
+   * (`SIGSTOP`, `SIGCONT`).
+   *
+   * @param signal the signal
+   * @returns false when the process had already exited
+   */
+  signal(signal: Deno.Signal): boolean {
+    if (!this.running) return false;
+    try {
+      this.child.kill(signal);
+      return true;
+    } catch {
+      return false; // exited meanwhile
+    }
+  }
+
+  /**
    * Sends a signal (once) and waits for the exit.
    *
    * @param signal the signal
@@ -149,14 +170,35 @@ export class ManagedProcess {
   }
 }
 
+/** Where the lake lives: in s3rver (through the S3 API) or in a local folder. */
+export type LakeKind = "s3" | "local";
+
 /** Options of {@linkcode PipelineHarness.create}. */
 export interface PipelineHarnessOptions {
   /** Event texts (NDJSON lines) the SSE server replays, in stream order. */
   events: readonly string[];
+  /** Where the consumer writes the lake. @default "s3" */
+  lake?: LakeKind;
   /** Temp folder name prefix. @default "wikistream-e2e-" */
   prefix?: string;
   /** Keep the temp folder after close (also with `WIKISTREAM_KEEP_E2E=1`). @default false */
   keep?: boolean;
+}
+
+/** Options of a program started by the harness. */
+export interface ProgramStartOptions {
+  /** Role name: log file `logs/<role>.log` and the key of {@linkcode PipelineHarness.latest}. */
+  role?: string;
+}
+
+/** Options of the broker. */
+export interface BrokerStartOptions {
+  /** Serve the `/_admin` fault endpoints. @default false */
+  faults?: boolean;
+  /** Partitions of auto-created topics. @default 3 */
+  partitions?: number;
+  /** Further arguments. */
+  extraArgs?: string[];
 }
 
 /** Options of the SSE server. */
@@ -179,6 +221,10 @@ export class PipelineHarness {
   readonly producerStateDir: string;
   /** s3rver folder. */
   readonly s3Dir: string;
+  /** Where the lake lives. */
+  readonly lake: LakeKind;
+  /** The lake folder when {@linkcode lake} is `"local"`. */
+  readonly lakeDir: string;
   /** Log folder (one file per role). */
   readonly logsDir: string;
   /** The S3 bucket. */
@@ -190,13 +236,16 @@ export class PipelineHarness {
   #keep: boolean;
   #starts = new Map<string, number>();
   #ports = new Map<string, number>();
+  #downloads = 0;
 
-  private constructor(root: string, keep: boolean) {
+  private constructor(root: string, keep: boolean, lake: LakeKind) {
     this.root = root;
     this.eventsFile = `${root}/events.ndjson`;
     this.brokerDir = `${root}/broker`;
     this.producerStateDir = `${root}/producer`;
     this.s3Dir = `${root}/s3`;
+    this.lake = lake;
+    this.lakeDir = `${root}/lake`;
     this.logsDir = `${root}/logs`;
     this.#keep = keep;
   }
@@ -210,8 +259,8 @@ export class PipelineHarness {
   static async create(options: PipelineHarnessOptions): Promise<PipelineHarness> {
     const root = await Deno.makeTempDir({ prefix: options.prefix ?? "wikistream-e2e-" });
     const keep = options.keep ?? Deno.env.get("WIKISTREAM_KEEP_E2E") === "1";
-    const h = new PipelineHarness(root, keep);
-    for (const dir of [h.brokerDir, h.producerStateDir, h.s3Dir, h.logsDir]) {
+    const h = new PipelineHarness(root, keep, options.lake ?? "s3");
+    for (const dir of [h.brokerDir, h.producerStateDir, h.s3Dir, h.lakeDir, h.logsDir]) {
       await Deno.mkdir(dir, { recursive: true });
     }
     await Deno.writeTextFile(h.eventsFile, options.events.join("\n") + "\n");
@@ -220,7 +269,12 @@ export class PipelineHarness {
 
   /** The `OUTPUT_URL` of the lake. */
   get outputUrl(): string {
-    return `s3://${this.bucket}/${this.lakePrefix}`;
+    return this.lake === "local" ? this.lakeDir : `s3://${this.bucket}/${this.lakePrefix}`;
+  }
+
+  /** What the consumer and `verify.ts` need to reach the lake's store. */
+  #lakeStoreEnv(): Record<string, string> {
+    return this.lake === "local" ? {} : s3rverClientEnv(this.urlOf("s3rver"));
   }
 
   /** The current URL of a role (from its last ready line). */
@@ -330,7 +384,7 @@ export class PipelineHarness {
    * @param options fault endpoints and extra arguments
    * @returns the process; its url is the REST Proxy URL
    */
-  startBroker(options: { faults?: boolean; extraArgs?: string[] } = {}): Promise<ManagedProcess> {
+  startBroker(options: BrokerStartOptions = {}): Promise<ManagedProcess> {
     return this.#startServer(
       "broker",
       (port) => [
@@ -340,7 +394,7 @@ export class PipelineHarness {
         "--port",
         String(port),
         "--partitions",
-        "3",
+        String(options.partitions ?? 3),
         ...(options.faults ? ["--faults"] : []),
         ...(options.extraArgs ?? []),
       ],
@@ -379,11 +433,16 @@ export class PipelineHarness {
    * Starts a producer against the current SSE server and broker.
    *
    * @param args extra arguments (`--since`, `--max-events`)
-   * @param env extra environment (batching, backoff)
+   * @param env extra environment (batching, backoff; `STATE_DIR` for a second producer)
+   * @param options role name (default `producer`)
    * @returns the process
    */
-  startProducer(args: string[] = [], env: Record<string, string> = {}): Promise<ManagedProcess> {
-    return this.spawn("producer", [PRODUCER, ...args], {
+  startProducer(
+    args: string[] = [],
+    env: Record<string, string> = {},
+    options: ProgramStartOptions = {},
+  ): Promise<ManagedProcess> {
+    return this.spawn(options.role ?? "producer", [PRODUCER, ...args], {
       STREAM_URL: this.urlOf("sse"),
       KAFKA_REST_URL: this.urlOf("broker"),
       KAFKA_TOPIC: E2E_TOPIC,
@@ -403,15 +462,20 @@ export class PipelineHarness {
   }
 
   /**
-   * Starts a consumer writing the lake to s3rver.
+   * Starts a consumer writing the lake (to s3rver or the local folder).
    *
    * @param args extra arguments (`--until-idle`)
-   * @param env extra environment (flush settings)
+   * @param env extra environment (flush settings, `CONSUMER_GROUP`, `CONSUMER_INSTANCE_ID`)
+   * @param options role name (default `consumer`)
    * @returns the process
    */
-  startConsumer(args: string[] = [], env: Record<string, string> = {}): Promise<ManagedProcess> {
-    return this.spawn("consumer", [CONSUMER, ...args], {
-      ...s3rverClientEnv(this.urlOf("s3rver")),
+  startConsumer(
+    args: string[] = [],
+    env: Record<string, string> = {},
+    options: ProgramStartOptions = {},
+  ): Promise<ManagedProcess> {
+    return this.spawn(options.role ?? "consumer", [CONSUMER, ...args], {
+      ...this.#lakeStoreEnv(),
       KAFKA_REST_URL: this.urlOf("broker"),
       KAFKA_TOPIC: E2E_TOPIC,
       OUTPUT_URL: this.outputUrl,
@@ -425,13 +489,13 @@ export class PipelineHarness {
   }
 
   /**
-   * Runs `verify.ts` on the S3 lake to completion.
+   * Runs `verify.ts` on the lake to completion.
    *
    * @returns the exit code and the combined output
    */
   async runVerify(): Promise<{ code: number; output: string }> {
     const p = await this.spawn("verify", [VERIFY], {
-      ...s3rverClientEnv(this.urlOf("s3rver")),
+      ...this.#lakeStoreEnv(),
       OUTPUT_URL: this.outputUrl,
       LOG_FORMAT: "json",
     });
@@ -497,6 +561,62 @@ export class PipelineHarness {
   }
 
   /**
+   * A folder holding the lake as it is now: the local lake itself, or a fresh download of
+   * the S3 lake.
+   *
+   * @returns the folder (topic folders and `_…` folders below it)
+   */
+  async lakeFolder(): Promise<string> {
+    if (this.lake === "local") return this.lakeDir;
+    const dir = `${this.root}/download-${++this.#downloads}`;
+    await this.downloadLake(dir);
+    return dir;
+  }
+
+  /**
+   * A text that changes whenever an object of the lake is added, removed or rewritten
+   * (key, size and modification time or ETag), for waiting until the lake stops changing.
+   *
+   * @returns the fingerprint
+   */
+  async lakeFingerprint(): Promise<string> {
+    const entries: string[] = [];
+    if (this.lake === "local") {
+      const walk = async (dir: string): Promise<void> => {
+        for await (const e of Deno.readDir(dir)) {
+          if (e.name.startsWith(".")) continue; // a temp file of an atomic write
+          const path = `${dir}/${e.name}`;
+          if (e.isDirectory) await walk(path);
+          else {
+            const info = await Deno.stat(path).catch(() => undefined);
+            if (info) entries.push(`${path} ${info.size} ${info.mtime?.getTime()}`);
+          }
+        }
+      };
+      await walk(this.lakeDir);
+    } else {
+      const client = this.#s3Client();
+      try {
+        let token: string | undefined;
+        do {
+          const page = await client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: `${this.lakePrefix}/`,
+              ContinuationToken: token,
+            }),
+          );
+          for (const o of page.Contents ?? []) entries.push(`${o.Key} ${o.Size} ${o.ETag}`);
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      } finally {
+        client.destroy();
+      }
+    }
+    return entries.sort().join("\n");
+  }
+
+  /**
    * Deletes objects from the lake (tests that need an empty lake between runs).
    *
    * @param keys keys relative to the prefix
@@ -531,12 +651,12 @@ export class PipelineHarness {
   /**
    * The last lines of every role's log, for assertion messages.
    *
-   * @param roles which roles
+   * @param roles which roles (default: every role started)
    * @returns a text block
    */
-  async logTails(roles: readonly string[] = ["producer", "consumer", "broker", "sse", "s3rver"]) {
+  async logTails(roles?: readonly string[]): Promise<string> {
     let out = `(logs in ${this.logsDir})\n`;
-    for (const role of roles) {
+    for (const role of roles ?? [...new Set(this.processes.map((p) => p.name))]) {
       try {
         const text = await Deno.readTextFile(`${this.logsDir}/${role}.log`);
         out += `--- ${role}.log (tail) ---\n${text.slice(-3000)}\n`;

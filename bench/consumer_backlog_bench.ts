@@ -3,9 +3,11 @@
  * distinct `meta.id`s, each copy shifted by one hour) is put into a local broker
  * subprocess, then `consumer.ts --until-idle` drains it into a local lake in a
  * second subprocess. Prints events/s, the consumer's peak RSS (sampled from
- * /proc every 100 ms) and the lake's bytes per event.
+ * /proc every 100 ms) and the lake's bytes per event. With `--consumers 1,2` the same
+ * backlog is drained once by one consumer process and once by two processes in one
+ * consumer group (a new group and lake per run), and the ratio of their events/s is printed.
  *
- * Run: `deno task bench:backlog [--events 500000] [-- extra consumer flags]`
+ * Run: `deno task bench:backlog [--events 500000] [--consumers 1,2] [-- extra consumer flags]`
  *
  * @module
  */
@@ -88,7 +90,58 @@ async function lakeBytes(dir: string): Promise<{ files: number; bytes: number }>
   return { files, bytes };
 }
 
+interface Drain {
+  consumers: number;
+  seconds: number;
+  peaksMiB: number[];
+  codes: number[];
+  lake: { files: number; bytes: number };
+}
+
+/** Drains the whole backlog with `n` consumer processes in a new group into a new lake. */
+async function drain(url: URL, dir: string, n: number, extra: string[]): Promise<Drain> {
+  const lakeDir = `${dir}/lake-${n}`;
+  const start = performance.now();
+  const children = Array.from({ length: n }, (_, i) =>
+    new Deno.Command(Deno.execPath(), {
+      args: programArgs("consume", [
+        `--kafka-rest-url=${url.href}`,
+        `--output-url=${lakeDir}`,
+        `--consumer-group=bench-${n}`,
+        `--consumer-instance-id=bench-${n}-${i}`,
+        "--until-idle=3000",
+        "--progress-interval-ms=0",
+        "--log-level=warn",
+        ...extra,
+      ]),
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn());
+  const peaks = children.map(() => 0);
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      for (const [i, c] of children.entries()) peaks[i] = Math.max(peaks[i]!, await rssKiB(c.pid));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const statuses = await Promise.all(children.map((c) => c.status));
+  done = true;
+  await sampler;
+  return {
+    consumers: n,
+    seconds: (performance.now() - start - 3000) / 1000, // minus the idle wait
+    peaksMiB: peaks.map((k) => Math.round(k / 1024)),
+    codes: statuses.map((s) => s.code),
+    lake: await lakeBytes(lakeDir),
+  };
+}
+
 const total = flag("events", 500_000);
+const counts = (() => {
+  const i = Deno.args.indexOf("--consumers");
+  return i >= 0 ? Deno.args[i + 1]!.split(",").map(Number) : [1];
+})();
 const extra = Deno.args.includes("--") ? Deno.args.slice(Deno.args.indexOf("--") + 1) : [];
 const dir = await Deno.makeTempDir({ prefix: "wikistream-backlog-" });
 const broker = await spawnBroker({ dataDir: `${dir}/broker` });
@@ -96,44 +149,36 @@ try {
   const t0 = performance.now();
   await produceBacklog(broker.url, total);
   const produceMs = performance.now() - t0;
-  const consumer = new Deno.Command(Deno.execPath(), {
-    args: programArgs("consume", [
-      `--kafka-rest-url=${broker.url.href}`,
-      `--output-url=${dir}/lake`,
-      "--until-idle=3000",
-      "--progress-interval-ms=0",
-      "--log-level=warn",
-      ...extra,
-    ]),
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const t1 = performance.now();
-  let peak = 0;
-  let done = false;
-  const sampler = (async () => {
-    while (!done) {
-      peak = Math.max(peak, await rssKiB(consumer.pid));
-      await new Promise((r) => setTimeout(r, 100));
+  const lines = [
+    `backlog: ${total} events put into the broker in ${(produceMs / 1000).toFixed(1)} s`,
+    `consumer flags: ${extra.join(" ") || "(defaults)"}`,
+  ];
+  const runs: Drain[] = [];
+  for (const n of counts) {
+    const run = await drain(broker.url, dir, n, extra);
+    runs.push(run);
+    lines.push(
+      `${n} consumer process${n === 1 ? "" : "es"}: catch-up ${run.seconds.toFixed(1)} s = ${
+        Math.round(total / run.seconds)
+      } events/s (idle wait excluded); exit codes ${run.codes.join(",")}; peak RSS ${
+        run.peaksMiB.join(", ")
+      } MiB; lake ${run.lake.files} files, ${run.lake.bytes} bytes, ${
+        (run.lake.bytes / total).toFixed(1)
+      } B/event`,
+    );
+  }
+  if (runs.length > 1) {
+    const base = runs[0]!;
+    for (const run of runs.slice(1)) {
+      lines.push(
+        `${run.consumers} vs ${base.consumers}: ${
+          (base.seconds / run.seconds).toFixed(2)
+        }× the events/s`,
+      );
     }
-  })();
-  const status = await consumer.status;
-  done = true;
-  await sampler;
-  const seconds = (performance.now() - t1 - 3000) / 1000; // minus the idle wait
-  const lake = await lakeBytes(`${dir}/lake`);
+  }
   // deno-lint-ignore no-console
-  console.log(
-    [
-      `backlog: ${total} events put into the broker in ${(produceMs / 1000).toFixed(1)} s`,
-      `consumer flags: ${extra.join(" ") || "(defaults)"}; exit code ${status.code}`,
-      `catch-up: ${seconds.toFixed(1)} s = ${
-        Math.round(total / seconds)
-      } events/s (idle wait excluded)`,
-      `consumer peak RSS: ${Math.round(peak / 1024)} MiB`,
-      `lake: ${lake.files} files, ${lake.bytes} bytes, ${(lake.bytes / total).toFixed(1)} B/event`,
-    ].join("\n"),
-  );
+  console.log(lines.join("\n"));
 } finally {
   await broker.kill("SIGTERM");
   await Deno.remove(dir, { recursive: true });

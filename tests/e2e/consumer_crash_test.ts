@@ -40,12 +40,9 @@ async function stderrOf(child: Deno.ChildProcess): Promise<string> {
 }
 
 async function countManifests(lake: string): Promise<number> {
-  try {
-    return (await Array.fromAsync(Deno.readDir(`${lake}/_manifests/wikimedia-changes`)))
-      .filter((e) => e.name.endsWith(".json")).length;
-  } catch {
-    return 0;
-  }
+  const layout = new LakeLayout({ prefix: "", topic: "wikimedia-changes" });
+  const keys = await new LocalObjectStore({ root: lake }).list(layout.manifestPrefix);
+  return keys.filter((k) => k.endsWith(".json")).length;
 }
 
 async function waitForManifest(lake: string, before: number): Promise<void> {
@@ -162,14 +159,17 @@ Deno.test({
       const units = await manifests(lake);
       assert.ok(units.length > 10, `only ${units.length} units`);
       const ends = new Map<number, number>();
+      const seqs = new Map<number, number>();
       let records = 0;
       let duplicates = 0;
-      for (const [i, u] of units.entries()) {
-        assert.equal(u.seq, i);
+      for (const u of units) {
+        // listed by partition, then unit number: each partition's units are 0, 1, 2 …
+        assert.equal(u.seq, (seqs.get(u.partition) ?? -1) + 1, `unit ${u.partition}/${u.seq}`);
+        seqs.set(u.partition, u.seq);
         records += u.counts.records;
         duplicates += u.counts.duplicates;
         for (const r of u.ranges) {
-          assert.equal(r.start, (ends.get(r.partition) ?? -1) + 1, `gap/overlap in unit ${u.seq}`);
+          assert.equal(r.start, (ends.get(r.partition) ?? -1) + 1, `gap/overlap in unit ${u.partition}/${u.seq}`);
           ends.set(r.partition, r.end);
         }
       }

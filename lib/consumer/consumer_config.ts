@@ -47,7 +47,7 @@ export const CONSUMER_OPTIONS = {
     env: "CONSUMER_INSTANCE_ID",
     description: "this process's consumer instance name in the group, stable across restarts " +
       "so a restarted consumer takes its dead instance's partitions at once " +
-      "(default: wikistream-<hostname>; give each process on one host its own)",
+      "(default: wikistream-<hostname>-<n>, n the lowest slot free on this host)",
     default: undefined,
     parse(raw: string): string | undefined {
       if (!/^[A-Za-z0-9._-]{1,200}$/.test(raw)) {
@@ -170,6 +170,19 @@ export const CONSUMER_OPTIONS = {
     default: undefined,
   }),
 };
+
+/**
+ * The folder of the locks that give consumers on one host distinct default instance names:
+ * `$TMPDIR/wikistream-consumers` (`/tmp/wikistream-consumers` without `TMPDIR`).
+ *
+ * @param env reads an environment variable
+ * @returns the folder
+ */
+export function instanceLockDir(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string {
+  return `${(env("TMPDIR") || "/tmp").replace(/\/+$/, "")}/wikistream-consumers`;
+}
 
 /** The resolved consumer configuration. */
 export type ConsumerConfig = ResolvedConfig<typeof CONSUMER_OPTIONS>;

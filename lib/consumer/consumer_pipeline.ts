@@ -27,7 +27,12 @@ import { formatOutputLocation } from "../object_store/output_url.ts";
 import { type ConsumerClient, RestConsumerClient } from "../rest_proxy/rest_consumer_client.ts";
 import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
 import { consumeLoop } from "./consume_loop.ts";
-import { type ConsumerConfig, validateConsumerConfig } from "./consumer_config.ts";
+import {
+  type ConsumerConfig,
+  instanceLockDir,
+  validateConsumerConfig,
+} from "./consumer_config.ts";
+import { defaultInstanceName } from "./instance_name.ts";
 import { ConsumerSession } from "./consumer_session.ts";
 import { type ConsumerStats, createConsumerStats, progressProperties } from "./consumer_stats.ts";
 import { prepareLake } from "./lake_preflight.ts";
@@ -74,23 +79,6 @@ export function parseTestPauses(text: string | undefined): TestPauses {
     else throw new TypeError(`Unknown WIKISTREAM_TEST_PAUSE_AT entry "${part}"`);
   }
   return pauses;
-}
-
-/**
- * The default consumer instance name: `wikistream-<hostname>`, stable across restarts on one
- * host or in one container (a random name when the host name cannot be read).
- *
- * @returns the name
- */
-export function defaultInstanceName(): string {
-  let host: string;
-  try {
-    host = Deno.hostname();
-  } catch {
-    host = crypto.randomUUID().slice(0, 8);
-  }
-  const safe = host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 180);
-  return `wikistream-${safe || crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Time allowed to delete the consumer instance once the work is over or abandoned. */
@@ -157,7 +145,10 @@ export async function runConsumer(
     pauses: parseTestPauses(config.testPauseAt),
     onRetry: () => stats.storeRetries++,
   });
-  const owner = config.consumerInstanceId ?? defaultInstanceName();
+  const named = config.consumerInstanceId === undefined
+    ? await defaultInstanceName(config.consumerGroup, instanceLockDir())
+    : undefined;
+  const owner = config.consumerInstanceId ?? named!.name;
   const client = options.client ?? new RestConsumerClient({
     baseUrl: config.kafkaRestUrl,
     group: config.consumerGroup,
@@ -252,5 +243,6 @@ export async function runConsumer(
       clearTimeout(closeTimer);
     }
     if (!options.store) store.close?.();
+    named?.release();
   }
 }

@@ -141,7 +141,7 @@ export async function finishRedo(ctx: ConsumeContext, lane: PartitionLane): Prom
 }
 
 /**
- * Says how long a rebuild has waited for its records, for the stall check.
+ * The error of a rebuild whose records did not come back within `redoStallMs`.
  *
  * @param manifest the unit being rebuilt
  * @param topic the topic

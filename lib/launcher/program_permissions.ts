@@ -13,7 +13,7 @@
  */
 import { ConfigError, envNames, type OptionSpecs, parseConfig } from "../cli/config.ts";
 import { BROKER_OPTIONS } from "../broker/broker_config.ts";
-import { CONSUMER_OPTIONS } from "../consumer/consumer_config.ts";
+import { CONSUMER_OPTIONS, instanceLockDir } from "../consumer/consumer_config.ts";
 import { LAKE_STORE_OPTIONS } from "../object_store/lake_store_options.ts";
 import { METRICS_OPTIONS } from "../metrics/metrics_options.ts";
 import { parseOutputUrl } from "../object_store/output_url.ts";
@@ -105,6 +105,13 @@ function folder(path: unknown): ProgramPaths {
   return { read: [String(path)], write: [String(path)], s3: false };
 }
 
+// the slot locks of the default consumer instance name (CONSUMER_INSTANCE_ID unset)
+function instanceLocks(config: Record<string, unknown>): ProgramPaths {
+  return config.consumerInstanceId === undefined
+    ? folder(instanceLockDir())
+    : { read: [], write: [], s3: false };
+}
+
 /** Every program, by the name the launcher takes. */
 export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object.freeze({
   producer: {
@@ -117,10 +124,10 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     entry: "consumer.ts",
     task: "consume",
     specs: { ...CONSUMER_OPTIONS, ...METRICS_OPTIONS },
-    extraEnv: AWS_SDK_ENV,
+    extraEnv: [...AWS_SDK_ENV, "TMPDIR"],
     awsSdk: true,
     nodeModules: true,
-    paths: (c) => lakePaths(String(c.outputUrl), true),
+    paths: (c) => merge(lakePaths(String(c.outputUrl), true), instanceLocks(c)),
   },
   broker: {
     entry: "broker.ts",
@@ -132,11 +139,16 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     entry: "start.ts",
     task: "start",
     specs: { ...PIPELINE_OPTIONS, ...METRICS_OPTIONS },
-    extraEnv: AWS_SDK_ENV,
+    extraEnv: [...AWS_SDK_ENV, "TMPDIR"],
     awsSdk: true,
     nodeModules: true,
     paths: (c) =>
-      merge(folder(c.stateDir), folder(c.brokerDataDir), lakePaths(String(c.outputUrl), true)),
+      merge(
+        folder(c.stateDir),
+        folder(c.brokerDataDir),
+        lakePaths(String(c.outputUrl), true),
+        instanceLocks(c),
+      ),
   },
   query: {
     entry: "query.ts",

@@ -95,8 +95,8 @@ export interface RestConsumerClientOptions {
   /**
    * A stable instance name, used for every instance this client creates. A dead instance
    * holding it (a crashed process's, until the proxy expires it) is deleted and the name
-   * created again, so its partitions are given out at once; when another live process
-   * turns out to use it, a suffix is added.
+   * created again, so its partitions are given out at once. Two live processes must not
+   * share one: the second would take the first's instance over.
    */
   instanceName?: string;
   /** Called when a dead instance holding `instanceName` was deleted to take the name back. */
@@ -157,7 +157,6 @@ export class RestConsumerClient implements ConsumerClient {
   #created = 0;
   #instanceName: string | undefined;
   #onTakeover: (() => void) | undefined;
-  #undeleted: string | undefined;
   #instanceId: string | undefined;
   #instanceUrl: string | undefined;
 
@@ -267,14 +266,12 @@ export class RestConsumerClient implements ConsumerClient {
 
   /**
    * Creates a new instance and makes it current: named `instanceName`, or `<namePrefix>-<n>`.
-   * With `instanceName`, a 40902 (the name is taken) on the first creation or after a delete
-   * that failed means a dead instance of this consumer holds it: it is deleted and created
-   * again; a 40902 after this client's own instance was lost means another live process
-   * uses the name, and a random suffix is added to it.
+   * With `instanceName`, a 40902 (the name is taken) means a dead instance of this consumer
+   * (a crashed run, or this run's own earlier instance whose delete failed) holds it: it is
+   * deleted and created again.
    */
   async create(signal?: AbortSignal): Promise<void> {
     const stable = this.#instanceName;
-    const first = this.#created === 0;
     const name = stable ?? `${this.#namePrefix}-${this.#created + 1}`;
     this.#created++;
     try {
@@ -283,26 +280,14 @@ export class RestConsumerClient implements ConsumerClient {
       if (!(error instanceof RestProxyError && error.errorCode === 40902)) throw error;
       // names are unique per process: 40902 means an earlier attempt of this call got through
       if (stable === undefined) return this.#setInstance(name, undefined);
-      if (first || this.#undeleted === name) {
-        this.#log?.warn("consumer instance name is held by a dead instance: taking it back", {
-          instance: name,
-          group: this.#group,
-        });
-        await this.#deleteNamed(name, signal);
-        this.#onTakeover?.();
-        await this.#createNamed(name, signal);
-      } else {
-        const renamed = `${stable}-${crypto.randomUUID().slice(0, 6)}`;
-        this.#log?.warn(
-          "another live consumer uses this instance name: continuing under a new one; give " +
-            "each consumer process its own CONSUMER_INSTANCE_ID",
-          { instance: stable, renamed, group: this.#group },
-        );
-        this.#instanceName = renamed;
-        await this.#createNamed(renamed, signal);
-      }
+      this.#log?.warn("consumer instance name is held by a dead instance: taking it back", {
+        instance: name,
+        group: this.#group,
+      });
+      await this.#deleteNamed(name, signal);
+      this.#onTakeover?.();
+      await this.#createNamed(name, signal);
     }
-    this.#undeleted = undefined;
   }
 
   async #createNamed(name: string, signal: AbortSignal | undefined): Promise<void> {
@@ -438,7 +423,6 @@ export class RestConsumerClient implements ConsumerClient {
   async delete(signal?: AbortSignal): Promise<void> {
     if (this.#instanceUrl === undefined) return;
     const url = this.#instanceUrl;
-    const id = this.#instanceId;
     this.#instanceUrl = undefined;
     this.#instanceId = undefined;
     try {
@@ -448,8 +432,6 @@ export class RestConsumerClient implements ConsumerClient {
       });
     } catch (error) {
       if (error instanceof RestProxyError && error.instanceGone) return;
-      // the instance may live on under the stable name: a later 40902 is ours to take back
-      this.#undeleted = id;
       throw error;
     }
   }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/broker_server.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import { runConsumer } from "../../lib/consumer/consumer_pipeline.ts";
+import { defaultInstanceName } from "../../lib/consumer/instance_name.ts";
 import type { ConsumerStats } from "../../lib/consumer/consumer_stats.ts";
 import { verifyLake } from "../../lib/lake/lake_verifier.ts";
 import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
@@ -196,4 +197,23 @@ Deno.test("a partition revoked between a unit's claim and its upload, whose old 
     assert.equal(firstStats.unitsCommitted, 0, "the old owner committed nothing");
     await assertLakeExact(lake, events);
   });
+});
+
+Deno.test("default instance names: consumers running on one host get distinct slots, a restarted one gets its slot back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await defaultInstanceName("lake", dir);
+    const b = await defaultInstanceName("lake", dir);
+    const other = await defaultInstanceName("another-group", dir);
+    const host = Deno.hostname().replace(/[^A-Za-z0-9._-]/g, "-");
+    assert.equal(a.name, `wikistream-${host}-0`);
+    assert.equal(b.name, `wikistream-${host}-1`);
+    assert.equal(other.name, `wikistream-${host}-0`);
+    a.release(); // the process ended (the OS releases the lock of a killed one the same way)
+    const restarted = await defaultInstanceName("lake", dir);
+    assert.equal(restarted.name, a.name);
+    for (const n of [b, other, restarted]) n.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

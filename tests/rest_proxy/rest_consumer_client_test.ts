@@ -4,6 +4,7 @@ import { ConsumerSession, parsePoisonPosition } from "../../lib/consumer/consume
 import type { Clock } from "../../lib/cli/delay.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import { RestConsumerClient } from "../../lib/rest_proxy/rest_consumer_client.ts";
+import { startTestBroker } from "../_helpers/broker_http.ts";
 
 interface Seen {
   method: string;
@@ -245,4 +246,30 @@ Deno.test("RestConsumerClient read gives up on a response body that stalls after
     } catch { /* already errored */ }
   }
   assert.equal(outcome, "RestProxyError");
+});
+
+Deno.test("RestConsumerClient with a stable name deletes a dead instance holding it and creates it again", async () => {
+  await using tb = await startTestBroker();
+  const base = tb.broker.url;
+  // a crashed process's instance, still in the group
+  const dead = await fetch(new URL("consumers/g", base), {
+    method: "POST",
+    headers: { "content-type": "application/vnd.kafka.v2+json" },
+    body: JSON.stringify({ name: "lake-1", format: "json" }),
+  });
+  await dead.body?.cancel();
+  assert.equal(dead.status, 200);
+  let takeovers = 0;
+  const restarted = new RestConsumerClient({
+    baseUrl: base,
+    group: "g",
+    namePrefix: "unused",
+    instanceName: "lake-1",
+    onTakeover: () => takeovers++,
+    clock: NO_WAIT,
+  });
+  await restarted.create();
+  assert.equal(restarted.instanceId, "lake-1");
+  assert.equal(takeovers, 1);
+  await restarted.delete();
 });

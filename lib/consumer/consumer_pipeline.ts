@@ -27,11 +27,7 @@ import { formatOutputLocation } from "../object_store/output_url.ts";
 import { type ConsumerClient, RestConsumerClient } from "../rest_proxy/rest_consumer_client.ts";
 import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
 import { consumeLoop } from "./consume_loop.ts";
-import {
-  type ConsumerConfig,
-  instanceLockDir,
-  validateConsumerConfig,
-} from "./consumer_config.ts";
+import { type ConsumerConfig, instanceLockDir, validateConsumerConfig } from "./consumer_config.ts";
 import { defaultInstanceName } from "./instance_name.ts";
 import { ConsumerSession } from "./consumer_session.ts";
 import { type ConsumerStats, createConsumerStats, progressProperties } from "./consumer_stats.ts";

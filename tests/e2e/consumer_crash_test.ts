@@ -169,7 +169,11 @@ Deno.test({
         records += u.counts.records;
         duplicates += u.counts.duplicates;
         for (const r of u.ranges) {
-          assert.equal(r.start, (ends.get(r.partition) ?? -1) + 1, `gap/overlap in unit ${u.partition}/${u.seq}`);
+          assert.equal(
+            r.start,
+            (ends.get(r.partition) ?? -1) + 1,
+            `gap/overlap in unit ${u.partition}/${u.seq}`,
+          );
           ends.set(r.partition, r.end);
         }
       }

@@ -71,7 +71,7 @@ Deno.test("consumer writes every recorded event exactly once to a local folder l
       KAFKA_REST_URL: broker.url.href,
       OUTPUT_URL: lake,
       CONSUMER_UNTIL_IDLE_MS: "1500",
-      FLUSH_MAX_ROWS: "3000",
+      FLUSH_MAX_ROWS: "1000", // per partition: several units in each of the 3
     });
     const stats = await runConsumer(config, {
       log: createLogger({ sink, level: "warn" }),

@@ -1,8 +1,8 @@
 /**
  * Fast takeover with stable instance names, with real processes run by their task's flags: a
- * consumer SIGKILLed while it holds every partition leaves its instance in the group until
- * the proxy expires it (here 300 s, Confluent's default). A consumer started under another
- * name gets nothing in that time; restarted under its own `CONSUMER_INSTANCE_ID`, it deletes
+ * consumer SIGKILLed while it holds the topic's partition leaves its instance in the group
+ * until the proxy expires it (here 300 s, Confluent's default). A consumer started under
+ * another name gets nothing in that time (the dead instance keeps the partition); restarted under its own `CONSUMER_INSTANCE_ID`, it deletes
  * the dead instance, gets the partitions at once and completes the lake.
  */
 import assert from "node:assert/strict";
@@ -43,7 +43,8 @@ Deno.test({
     const lake = await Deno.makeTempDir({ prefix: "wikistream-takeover-lake-" });
     const broker = await spawnBroker({
       dataDir,
-      extraArgs: ["--partitions", "3", "--instance-timeout-ms", "300000"],
+      // one partition: the range assignor gives it to "lake-1", dead or alive, before "lake-2"
+      extraArgs: ["--partitions", "1", "--instance-timeout-ms", "300000"],
     });
     try {
       const events = await loadRecordedEvents(3000);

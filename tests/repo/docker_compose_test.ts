@@ -251,6 +251,8 @@ const PINNED: Record<string, ReadonlySet<string>> = {
 
 /** Options that are test hooks, never passed to a container. */
 const TEST_ONLY = new Set(["WIKISTREAM_TEST_PAUSE_AT"]);
+/** Options that must differ per replica, so `.env` must not give one value to all. */
+const PER_REPLICA = new Set(["CONSUMER_INSTANCE_ID"]);
 
 /** Variables Compose itself reads from `.env` (not interpolated into the file). */
 const COMPOSE_OWN = new Set(["COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_FILE"]);
@@ -455,7 +457,7 @@ Deno.test("docker-compose.yaml passes every option of a program to each containe
     assert.ok(specs, `${name}: target "${target}" has option specs in this test`);
     const environment = service.environment ?? {};
     for (const env of envNames(specs)) {
-      if (TEST_ONLY.has(env)) continue;
+      if (TEST_ONLY.has(env) || PER_REPLICA.has(env)) continue;
       if (!(env in environment)) problems.push(`${name}: ${env} is not passed`);
       else if (!PINNED[target]!.has(env) && !passesThrough(env, environment[env])) {
         problems.push(`${name}: ${env} is "${environment[env]}", not \${${env}…} from .env`);

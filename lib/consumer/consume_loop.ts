@@ -45,8 +45,12 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
   // back to an earlier offset (after a lost claim, or a record ahead of the lake)
   let rewound = new Set<number>();
 
+  // DEDUPE_WINDOW is shared by the partitions held: each keeps its share, which spans about
+  // as much time as the whole window would for the whole topic
+  const windowShare = (count: number) => Math.ceil(config.dedupeWindow / Math.max(1, count));
   const drop = (lane: PartitionLane, why: string) => {
     lanes.delete(lane.partition);
+    for (const l of lanes.values()) l.window.resize(windowShare(lanes.size));
     if (lane.unit || lane.redo) {
       log.info("partition dropped with its open unit", {
         partition: lane.partition,
@@ -55,10 +59,15 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       });
     }
   };
+  const adopt = (lane: PartitionLane) => {
+    lanes.set(lane.partition, lane);
+    const share = windowShare(lanes.size);
+    for (const l of lanes.values()) l.window.resize(share);
+  };
   const reload = async (lane: PartitionLane, why: string): Promise<PartitionLane> => {
     drop(lane, why);
-    const fresh = await loadLane(ctx, lane.partition);
-    lanes.set(lane.partition, fresh);
+    const fresh = await loadLane(ctx, lane.partition, windowShare(lanes.size + 1));
+    adopt(fresh);
     return fresh;
   };
   // Sends the proxy back to the lane's wanted offset: a seek, or (Redpanda) a new instance
@@ -106,8 +115,8 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     const known = lanes.get(partition);
     if (known) return known;
     state.step = `taking partition ${partition} on`;
-    const lane = await loadLane(ctx, partition);
-    lanes.set(partition, lane);
+    const lane = await loadLane(ctx, partition, windowShare(lanes.size + 1));
+    adopt(lane);
     state.step = "reading";
     return lane;
   };

@@ -109,7 +109,8 @@ export const CONSUMER_OPTIONS = {
   }),
   dedupeWindow: intOption({
     env: "DEDUPE_WINDOW",
-    description: "event ids of the newest units kept to drop producer-side duplicates (meta.id)",
+    description: "event ids of the newest units kept to drop producer-side duplicates " +
+      "(meta.id); shared by the partitions a consumer holds, each keeping its share",
     default: 200_000,
     min: 0,
   }),

@@ -27,6 +27,31 @@ export class DedupeWindow implements SeenIds {
     return this.#size;
   }
 
+  /** The number of ids kept at least. */
+  get capacity(): number {
+    return this.#window;
+  }
+
+  /**
+   * Changes how many ids are kept at least, evicting the oldest units beyond it.
+   *
+   * @param window the new number (0 keeps none)
+   */
+  resize(window: number): void {
+    this.#window = window;
+    if (window === 0) {
+      this.#units = [];
+      this.#size = 0;
+    }
+    this.#evict();
+  }
+
+  #evict(): void {
+    while (this.#units.length > 1 && this.#size - this.#units[0]!.ids.size >= this.#window) {
+      this.#size -= this.#units.shift()!.ids.size;
+    }
+  }
+
   /** Says whether a recent unit wrote the id. */
   has(id: string): boolean {
     for (let i = this.#units.length - 1; i >= 0; i--) if (this.#units[i]!.ids.has(id)) return true;
@@ -44,8 +69,6 @@ export class DedupeWindow implements SeenIds {
     const set = new Set(ids);
     this.#units.push({ seq, ids: set });
     this.#size += set.size;
-    while (this.#units.length > 1 && this.#size - this.#units[0]!.ids.size >= this.#window) {
-      this.#size -= this.#units.shift()!.ids.size;
-    }
+    this.#evict();
   }
 }

@@ -28,20 +28,25 @@ const UNLIMITED = {
  *
  * @param ctx the protocol, the session, the config and the signals
  * @param partition the Kafka partition
+ * @param windowIds the ids its dedupe window keeps (its share of `DEDUPE_WINDOW`)
  * @returns the lane, with its dedupe window loaded
  */
-export async function loadLane(ctx: ConsumeContext, partition: number): Promise<PartitionLane> {
-  const { config, protocol, signal, log } = ctx;
+export async function loadLane(
+  ctx: ConsumeContext,
+  partition: number,
+  windowIds: number,
+): Promise<PartitionLane> {
+  const { protocol, signal, log } = ctx;
   const lake = await protocol.recover(partition, signal);
-  const window = new DedupeWindow(config.dedupeWindow);
+  const window = new DedupeWindow(windowIds);
   const m = lake.last;
   const base = m === undefined || lake.complete
     ? m
     : m.seq > 0
     ? await protocol.readManifest(partition, m.seq - 1, signal)
     : undefined;
-  if (base && config.dedupeWindow > 0) {
-    const units = await protocol.loadRecentIds(base, config.dedupeWindow, signal);
+  if (base && windowIds > 0) {
+    const units = await protocol.loadRecentIds(base, windowIds, signal);
     for (const u of units.reverse()) window.addUnit(u.seq, u.ids);
   }
   const lane = new PartitionLane(partition, window, base);

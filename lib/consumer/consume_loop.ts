@@ -16,8 +16,9 @@ import type { RotationReason } from "../lake/unit_manifest.ts";
 import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
 import { progressProperties } from "./consumer_stats.ts";
 import { ErrorBudget } from "./error_budget.ts";
-import { finishRedo, loadLane, redoStalled } from "./lake_recovery.ts";
+import { finishRedo, redoStalled } from "./lake_recovery.ts";
 import type { PartitionLane } from "./partition_lane.ts";
+import { PartitionLanes } from "./partition_lanes.ts";
 import { publishUnit } from "./unit_commit.ts";
 
 /** How often the consumer asks the proxy which partitions it owns (where it can). */
@@ -33,7 +34,6 @@ const ASSIGNMENT_CHECK_MS = 2000;
  */
 export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Promise<void> {
   const { config, log, clock, stats, topic, layout, session, signal } = ctx;
-  const lanes = state.lanes;
   const limits: UnitLimits = {
     maxRows: config.flushMaxRows,
     maxFileBytes: config.flushMaxBytes,
@@ -41,44 +41,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     maxBufferBytes: config.maxBufferBytes,
   };
   const budget = new ErrorBudget({ maxRate: config.dlqMaxErrorRate });
-  // partitions whose remaining records in the current read are ignored: the proxy was sent
-  // back to an earlier offset (after a lost claim, or a record ahead of the lake)
-  let rewound = new Set<number>();
-
-  // DEDUPE_WINDOW is shared by the partitions held: each keeps its share, which spans about
-  // as much time as the whole window would for the whole topic
-  const windowShare = (count: number) => Math.ceil(config.dedupeWindow / Math.max(1, count));
-  const drop = (lane: PartitionLane, why: string) => {
-    lanes.delete(lane.partition);
-    for (const l of lanes.values()) l.window.resize(windowShare(lanes.size));
-    if (lane.unit || lane.redo) {
-      log.info("partition dropped with its open unit", {
-        partition: lane.partition,
-        why,
-        records: (lane.unit?.recordCount ?? 0) + (lane.redo?.unit.recordCount ?? 0),
-      });
-    }
-  };
-  const adopt = (lane: PartitionLane) => {
-    lanes.set(lane.partition, lane);
-    const share = windowShare(lanes.size);
-    for (const l of lanes.values()) l.window.resize(share);
-  };
-  const reload = async (lane: PartitionLane, why: string): Promise<PartitionLane> => {
-    drop(lane, why);
-    const fresh = await loadLane(ctx, lane.partition, windowShare(lanes.size + 1));
-    adopt(fresh);
-    return fresh;
-  };
-  // Sends the proxy back to the lane's wanted offset: a seek, or (Redpanda) a new instance
-  // that resumes from the committed offsets, which never run ahead of the lake.
-  const rewind = async (lane: PartitionLane) => {
-    const wanted = lane.wanted;
-    if (wanted === undefined) return;
-    lane.rewoundTo = wanted;
-    stats.rewinds++;
-    await session.rewind(lane.partition, wanted, signal);
-  };
+  const lanes = new PartitionLanes(ctx, state.lanes);
   const seal = async (lane: PartitionLane, reason: RotationReason): Promise<boolean> => {
     const current = lane.unit!;
     lane.unit = undefined;
@@ -92,9 +55,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     const claim = await publishUnit(ctx, lane, sealed);
     state.step = "reading";
     if (claim === "won") return true;
-    const fresh = await reload(lane, "unit fenced");
-    await rewind(fresh);
-    rewound.add(lane.partition);
+    await lanes.rewind(await lanes.reload(lane, "unit fenced"));
     return false;
   };
   const account = (outcome: RecordOutcome, lane: PartitionLane) => {
@@ -110,53 +71,6 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
           "raise the limit",
       );
     }
-  };
-  const laneOf = async (partition: number): Promise<PartitionLane> => {
-    const known = lanes.get(partition);
-    if (known) return known;
-    state.step = `taking partition ${partition} on`;
-    const lane = await loadLane(ctx, partition, windowShare(lanes.size + 1));
-    adopt(lane);
-    state.step = "reading";
-    return lane;
-  };
-  // Decides where a record goes; `undefined` when it is skipped (or the rest of the read
-  // for its partition is, after the proxy was sent back).
-  const place = async (partition: number, offset: number): Promise<PartitionLane | undefined> => {
-    if (rewound.has(partition)) return undefined;
-    let lane = await laneOf(partition);
-    let offer = lane.offer(offset);
-    if (offer === "ahead" && lane.rewoundTo !== lane.wanted) {
-      lane = await reload(lane, `offset ${offset} is ahead of ${lane.wanted}`);
-      offer = lane.offer(offset);
-      if (offer === "ahead") {
-        await rewind(lane);
-        rewound.add(partition);
-        return undefined;
-      }
-    }
-    if (offer === "ahead") {
-      log.warn("the topic has no records between the lake's position and this one", {
-        partition,
-        from: lane.wanted,
-        to: offset - 1,
-      });
-      stats.offsetGaps++;
-      if (lane.redo) lane.redo.reached = Math.min(offset, lane.redo.manifest.ranges[0]!.end) - 1;
-      else lane.next = offset;
-    }
-    if (offer === "skip") {
-      stats.recordsSkipped++;
-      const redo = lane.redo;
-      if (redo && offset > redo.approached) {
-        // moving towards a rebuild's range is progress, however long the catch-up takes
-        redo.approached = offset;
-        redo.progressAt = clock.now();
-      }
-      return undefined;
-    }
-    lane.rewoundTo = undefined;
-    return lane;
   };
   const take = async (lane: PartitionLane, item: Item) => {
     const now = clock.now();
@@ -192,26 +106,6 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     const after = unit.limitAfter();
     if (after) await seal(lane, after);
   };
-  const bufferBytes = () => {
-    let total = 0;
-    for (const lane of lanes.values()) total += lane.bufferBytes;
-    return total;
-  };
-  const checkAssignment = async () => {
-    const owned = await session.assignments(topic, signal);
-    if (owned === undefined) return;
-    const set = new Set(owned);
-    for (const lane of [...lanes.values()]) {
-      if (!set.has(lane.partition)) drop(lane, "revoked");
-    }
-    const before = stats.partitionsOwned;
-    if (before.length !== owned.length || before.some((p, i) => p !== owned[i])) {
-      stats.rebalances++;
-      stats.partitionsOwned = owned;
-      log.info("partitions owned", { partitions: owned.join(",") || "none" });
-    }
-  };
-
   state.step = "reading";
   const startedAt = clock.now();
   let lastRecordAt = startedAt;
@@ -236,20 +130,20 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     if (session.generation !== generation || now - assignmentAt >= ASSIGNMENT_CHECK_MS) {
       generation = session.generation;
       assignmentAt = now;
-      await checkAssignment();
+      await lanes.checkAssignment();
     }
     let got = 0;
-    rewound = new Set();
+    lanes.startRead();
     for (const record of read.records) {
       if (record.topic !== topic) continue;
-      const lane = await place(record.partition, record.offset);
+      const lane = await lanes.place(record.partition, record.offset);
       if (!lane) continue;
       got++;
       await take(lane, { kind: "record", record });
     }
     const poison = read.poison;
     if (poison) {
-      const lane = await place(poison.partition, poison.offset);
+      const lane = await lanes.place(poison.partition, poison.offset);
       if (lane) {
         got++;
         await take(lane, { kind: "poison", record: poison });
@@ -257,7 +151,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     }
     // skipped records are activity too: the proxy is still catching up to the lake
     if (got > 0 || read.records.length > 0 || poison) lastRecordAt = now;
-    for (const lane of [...lanes.values()]) {
+    for (const lane of lanes.all()) {
       if (lane.unit && now - lane.unit.ingestedAtMs >= config.flushIntervalMs) {
         await seal(lane, "age");
       }
@@ -271,26 +165,20 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       }
     }
     // the memory budget is shared: seal the biggest open units until the rest fits
-    while (bufferBytes() >= config.maxBufferBytes) {
-      const biggest = [...lanes.values()].filter((l) =>
-        l.unit
-      ).sort((a, b) => b.bufferBytes - a.bufferBytes)[0];
+    while (lanes.bufferBytes >= config.maxBufferBytes) {
+      const open = lanes.all().filter((l) => l.unit);
+      const biggest = open.sort((a, b) => b.bufferBytes - a.bufferBytes)[0];
       if (!biggest) break;
       await seal(biggest, "memory");
     }
     stats.openFiles = 0;
-    for (const lane of lanes.values()) stats.openFiles += lane.unit?.openFiles ?? 0;
-    stats.bufferBytes = bufferBytes();
-    stats.lanes = new Map(
-      [...lanes.values()].map((l) => [l.partition, {
-        lakeEnd: l.lakeEnd,
-        newestEventTimeMs: l.newestEventTimeMs,
-      }]),
-    );
+    for (const lane of lanes.all()) stats.openFiles += lane.unit?.openFiles ?? 0;
+    stats.bufferBytes = lanes.bufferBytes;
+    lanes.publishPositions();
     if (config.progressIntervalMs > 0 && now - progressAt >= config.progressIntervalMs) {
       log.info("progress", {
         ...progressProperties(stats, progressRecords, now - progressAt, now),
-        ...laneProperties(lanes, now),
+        ...laneProperties(state.lanes, now),
       });
       progressAt = now;
       progressRecords = stats.recordsIn;
@@ -301,7 +189,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       break;
     }
   }
-  for (const lane of [...lanes.values()]) {
+  for (const lane of lanes.all()) {
     if (lane.unit && lane.unit.recordCount > 0) await seal(lane, "shutdown");
   }
 }

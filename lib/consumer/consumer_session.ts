@@ -7,7 +7,13 @@
  * {@linkcode PoisonRecord} and seeks past it; retries commits that failed after
  * the next successful read; pings the instance while the caller is busy.
  *
- * Redpanda (`flavor: "redpanda"`) has no `…/assignments` and no `…/positions`:
+ * It also says which partitions the proxy assigns ({@linkcode ConsumerSession.assignments})
+ * and sends the proxy back to an offset ({@linkcode ConsumerSession.rewind}: a seek, or a new
+ * instance resuming from the committed offsets).
+ *
+ * Redpanda (`flavor: "redpanda"`) has no `…/assignments` and no `…/positions`: a consumer
+ * learns what it owns only from the partitions of the records it receives, a rewind is a new
+ * instance, and
  * the keep-alive re-sends the last successful commit instead (a commit refreshes
  * Redpanda's consumer inactivity timer and changes nothing, the offsets being
  * already stored; before the first commit there is nothing safe to send, so

@@ -77,15 +77,33 @@ class GatedStore implements ObjectStore {
   }
 }
 
+/**
+ * The local broker as Redpanda's HTTP Proxy answers: no `…/assignments` and no `…/positions`
+ * (404), commits as `{"partitions": […]}` (translated to the broker's `offsets`).
+ */
+const redpandaFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (/\/(assignments|positions)$/.test(url.pathname)) {
+    return Promise.resolve(
+      Response.json({ error_code: 40401, message: "HTTP 404 Not Found" }, { status: 404 }),
+    );
+  }
+  if (url.pathname.endsWith("/offsets") && init?.method === "POST" && init.body) {
+    const { partitions } = JSON.parse(String(init.body));
+    init = { ...init, body: JSON.stringify({ offsets: partitions }) };
+  }
+  return fetch(input, init);
+};
+
 /** A fetch that fails every call while `cut` is set, as a network partition would. */
-function partitionableFetch(): { fetch: typeof fetch; cut: boolean } {
+function partitionableFetch(inner: typeof fetch): { fetch: typeof fetch; cut: boolean } {
   const state: { fetch: typeof fetch; cut: boolean } = {
     cut: false,
     fetch:
       ((input: RequestInfo | URL, init?: RequestInit) =>
         state.cut
           ? Promise.reject(new TypeError("test: network partition"))
-          : fetch(input, init)) as typeof fetch,
+          : inner(input, init)) as typeof fetch,
   };
   return state;
 }
@@ -140,37 +158,42 @@ async function assertLakeExact(lake: string, events: readonly Record<string, unk
   assert.deepEqual(report.problems, []);
 }
 
-Deno.test("a zombie consumer whose unit's place was claimed while it was cut off discards the unit and commits nothing for it", async () => {
-  await withGroup(1, async ({ lake, events, config }) => {
-    const store = new GatedStore(new LocalObjectStore({ root: lake }));
-    // the zombie's first claim waits at the gate, and then its network goes
-    store.holds = (key) => key.startsWith("_manifests/") && key.includes("/partition=0/");
-    const net = partitionableFetch();
-    const zombieLog = memorySink();
-    const zombie = runConsumer(config("zombie"), {
-      log: createLogger({ sink: zombieLog, level: "info" }),
-      signal: new AbortController().signal,
-      store,
-      fetch: net.fetch,
+for (const flavor of ["confluent", "redpanda"] as const) {
+  const proxyFetch = flavor === "redpanda" ? redpandaFetch : fetch;
+  Deno.test(`${flavor}: a zombie consumer whose unit's place was claimed while it was cut off discards the unit and commits nothing for it`, async () => {
+    await withGroup(1, async ({ lake, events, config }) => {
+      const flavored = (id: string) => config(id, { KAFKA_REST_FLAVOR: flavor });
+      const store = new GatedStore(new LocalObjectStore({ root: lake }));
+      // the zombie's first claim waits at the gate, and then its network goes
+      store.holds = (key) => key.startsWith("_manifests/") && key.includes("/partition=0/");
+      const net = partitionableFetch(proxyFetch);
+      const zombieLog = memorySink();
+      const zombie = runConsumer(flavored("zombie"), {
+        log: createLogger({ sink: zombieLog, level: "info" }),
+        signal: new AbortController().signal,
+        store,
+        fetch: net.fetch,
+      });
+      await store.held.promise;
+      net.cut = true;
+      // the proxy expires the zombie's instance; the successor takes the partition and writes
+      // the whole topic, its first unit in the place the zombie is about to claim
+      const successor = await runConsumer(flavored("successor"), {
+        log: createLogger({ sink: memorySink(), level: "error" }),
+        signal: new AbortController().signal,
+        fetch: proxyFetch,
+      });
+      assert.ok(successor.unitsCommitted > 0);
+      net.cut = false;
+      store.open();
+      const stats: ConsumerStats = await zombie;
+      assert.ok(stats.fencedUnits >= 1, JSON.stringify(zombieLog.records.slice(-5)));
+      assert.ok(zombieLog.records.some((r) => r.message.startsWith("unit fenced")));
+      assert.equal(stats.unitsCommitted, 0, "the zombie published nothing");
+      await assertLakeExact(lake, events);
     });
-    await store.held.promise;
-    net.cut = true;
-    // the proxy expires the zombie's instance; the successor takes the partition and writes
-    // the whole topic, its first unit in the place the zombie is about to claim
-    const successor = await runConsumer(config("successor"), {
-      log: createLogger({ sink: memorySink(), level: "error" }),
-      signal: new AbortController().signal,
-    });
-    assert.ok(successor.unitsCommitted > 0);
-    net.cut = false;
-    store.open();
-    const stats: ConsumerStats = await zombie;
-    assert.ok(stats.fencedUnits >= 1, JSON.stringify(zombieLog.records.slice(-5)));
-    assert.ok(zombieLog.records.some((r) => r.message.startsWith("unit fenced")));
-    assert.equal(stats.unitsCommitted, 0, "the zombie published nothing");
-    await assertLakeExact(lake, events);
   });
-});
+}
 
 Deno.test("a partition revoked between a unit's claim and its upload, whose old owner then dies, is completed by the new owner and committed by it alone", async () => {
   await withGroup(1, async ({ lake, events, config }) => {

@@ -237,19 +237,24 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  #putObject(key: string, bytes: Uint8Array, options: PutOptions, ifNoneMatch?: "*") {
+    return this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: options.contentType ?? "application/octet-stream",
+        ContentLength: bytes.length,
+        ...(ifNoneMatch === undefined ? {} : { IfNoneMatch: ifNoneMatch }),
+      }),
+      { abortSignal: options.signal },
+    );
+  }
+
   /** Uploads the object with PutObject. */
   put(key: string, bytes: Uint8Array, options: PutOptions = {}): Promise<void> {
     return this.#retry(`Cannot upload s3://${this.#bucket}/${key}`, options.signal, async () => {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          Body: bytes,
-          ContentType: options.contentType ?? "application/octet-stream",
-          ContentLength: bytes.length,
-        }),
-        { abortSignal: options.signal },
-      );
+      await this.#putObject(key, bytes, options);
     });
   }
 
@@ -266,17 +271,7 @@ export class S3ObjectStore implements ObjectStore {
     const what = `Cannot create s3://${this.#bucket}/${key}`;
     return this.#retry(what, options.signal, async () => {
       try {
-        await this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: key,
-            Body: bytes,
-            ContentType: options.contentType ?? "application/octet-stream",
-            ContentLength: bytes.length,
-            IfNoneMatch: "*",
-          }),
-          { abortSignal: options.signal },
-        );
+        await this.#putObject(key, bytes, options, "*");
         return "created";
       } catch (error) {
         if (nameOf(error) === "PreconditionFailed" || statusOf(error) === 412) return "exists";

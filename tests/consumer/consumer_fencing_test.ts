@@ -12,32 +12,23 @@ import { defaultInstanceName } from "../../lib/consumer/instance_name.ts";
 import type { ConsumerStats } from "../../lib/consumer/consumer_stats.ts";
 import { verifyLake } from "../../lib/lake/lake_verifier.ts";
 import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
-import type {
-  ListOptions,
-  ObjectStore,
-  PutOptions,
-  StoreCallOptions,
-} from "../../lib/object_store/object_store.ts";
+import type { PutOptions } from "../../lib/object_store/object_store.ts";
 import {
   assertNoDuplicates,
   readLakeRows,
   testConsumerConfig,
 } from "../_helpers/consumer_setup.ts";
+import { DelegatingStore } from "../_helpers/delegating_store.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
 
 /** A store whose writes of chosen keys wait at a gate until it is opened. */
-class GatedStore implements ObjectStore {
-  readonly description = "gated://";
-  #inner: ObjectStore;
+class GatedStore extends DelegatingStore {
   #open = Promise.withResolvers<void>();
   /** Says which writes wait; the first waiting write resolves `held`. */
   holds: (key: string, kind: "put" | "create") => boolean = () => false;
   /** Resolves when the first write is held at the gate. */
   readonly held = Promise.withResolvers<string>();
 
-  constructor(inner: ObjectStore) {
-    this.#inner = inner;
-  }
   /** Lets every held write through, and every later one. */
   open(): void {
     this.holds = () => false;
@@ -55,25 +46,13 @@ class GatedStore implements ObjectStore {
       signal?.removeEventListener("abort", onAbort);
     }
   }
-  async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
+  override async put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
     await this.#gate(key, "put", options?.signal);
-    return this.#inner.put(key, bytes, options);
+    return super.put(key, bytes, options);
   }
-  async create(key: string, bytes: Uint8Array, options?: PutOptions) {
+  override async create(key: string, bytes: Uint8Array, options?: PutOptions) {
     await this.#gate(key, "create", options?.signal);
-    return this.#inner.create(key, bytes, options);
-  }
-  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
-    return this.#inner.get(key, options);
-  }
-  exists(key: string, options?: StoreCallOptions): Promise<boolean> {
-    return this.#inner.exists(key, options);
-  }
-  list(prefix: string, options?: ListOptions): Promise<string[]> {
-    return this.#inner.list(prefix, options);
-  }
-  delete(key: string, options?: StoreCallOptions): Promise<void> {
-    return this.#inner.delete(key, options);
+    return super.create(key, bytes, options);
   }
 }
 

@@ -5,12 +5,11 @@ import { createConsumerStats } from "../../lib/consumer/consumer_stats.ts";
 import { LakeLayout } from "../../lib/lake/lake_layout.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import {
-  type ListOptions,
   type ObjectStore,
   ObjectStoreError,
   type PutOptions,
-  type StoreCallOptions,
 } from "../../lib/object_store/object_store.ts";
+import { DelegatingStore } from "../_helpers/delegating_store.ts";
 import {
   type ConsumerClient,
   type PartitionOffset,
@@ -28,36 +27,22 @@ import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts
 import { startS3Server } from "../_helpers/s3_server.ts";
 
 /** Refuses every upload while `down` is set, like an S3 outage (503). */
-class FlakyStore implements ObjectStore {
+class FlakyStore extends DelegatingStore {
   down = true;
   refused = 0;
-  readonly description = "flaky";
-  constructor(readonly inner: ObjectStore) {}
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
+  override put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
     if (this.down) {
       this.refused++;
       return Promise.reject(new ObjectStoreError(`Cannot upload ${key}: HTTP 503`, true));
     }
-    return this.inner.put(key, bytes, options);
+    return super.put(key, bytes, options);
   }
-  create(key: string, bytes: Uint8Array, options?: PutOptions): Promise<"created" | "exists"> {
+  override create(key: string, bytes: Uint8Array, options?: PutOptions) {
     if (this.down) {
       this.refused++;
       return Promise.reject(new ObjectStoreError(`Cannot create ${key}: HTTP 503`, true));
     }
-    return this.inner.create(key, bytes, options);
-  }
-  get(key: string, o?: StoreCallOptions) {
-    return this.inner.get(key, o);
-  }
-  exists(key: string, o?: StoreCallOptions) {
-    return this.inner.exists(key, o);
-  }
-  list(prefix: string, o?: ListOptions) {
-    return this.inner.list(prefix, o);
-  }
-  delete(key: string, o?: StoreCallOptions) {
-    return this.inner.delete(key, o);
+    return super.create(key, bytes, options);
   }
 }
 

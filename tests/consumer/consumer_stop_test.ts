@@ -4,12 +4,11 @@ import { runConsumer } from "../../lib/consumer/consumer_pipeline.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import { LocalObjectStore } from "../../lib/object_store/local_object_store.ts";
 import {
-  type ListOptions,
-  type ObjectStore,
   ObjectStoreError,
   type PutOptions,
   type StoreCallOptions,
 } from "../../lib/object_store/object_store.ts";
+import { DelegatingStore } from "../_helpers/delegating_store.ts";
 import {
   assertNoDuplicates,
   readLakeRows,
@@ -21,36 +20,22 @@ import { programArgs } from "../_helpers/program_command.ts";
 const EVENTS = 1500;
 
 /** A store that calls hooks before delegating, to stop or fail the consumer at a chosen step. */
-class HookedStore implements ObjectStore {
-  readonly description = "hooked://";
-  #inner: ObjectStore;
+class HookedStore extends DelegatingStore {
   onGet: (key: string) => void = () => {};
   /** Called before every write, `put` or `create`. */
   onPut: (key: string) => void = () => {};
 
-  constructor(inner: ObjectStore) {
-    this.#inner = inner;
-  }
-  put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
+  override put(key: string, bytes: Uint8Array, options?: PutOptions): Promise<void> {
     this.onPut(key);
-    return this.#inner.put(key, bytes, options);
+    return super.put(key, bytes, options);
   }
-  create(key: string, bytes: Uint8Array, options?: PutOptions): Promise<"created" | "exists"> {
+  override create(key: string, bytes: Uint8Array, options?: PutOptions) {
     this.onPut(key);
-    return this.#inner.create(key, bytes, options);
+    return super.create(key, bytes, options);
   }
-  get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
+  override get(key: string, options?: StoreCallOptions): Promise<Uint8Array | undefined> {
     this.onGet(key);
-    return this.#inner.get(key, options);
-  }
-  exists(key: string, options?: StoreCallOptions): Promise<boolean> {
-    return this.#inner.exists(key, options);
-  }
-  list(prefix: string, options?: ListOptions): Promise<string[]> {
-    return this.#inner.list(prefix, options);
-  }
-  delete(key: string, options?: StoreCallOptions): Promise<void> {
-    return this.#inner.delete(key, options);
+    return super.get(key, options);
   }
 }
 

@@ -12,8 +12,12 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay one `setTimeout` can wait (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * Waits `ms` milliseconds; rejects with the signal's reason when it aborts first.
+ * Waits `ms` milliseconds (any length: longer ones than a timer can hold are waited in
+ * steps); rejects with the signal's reason when it aborts first.
  *
  * @param ms how long to wait
  * @param signal aborts the wait
@@ -23,14 +27,23 @@ export interface Clock {
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
+    // setTimeout turns a delay above 2^31-1 ms into 1 ms: wait in steps instead
+    let left = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    let timer: ReturnType<typeof setTimeout>;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const arm = () => {
+      const step = Math.min(left, MAX_TIMER_MS);
+      left -= step;
+      timer = setTimeout(() => {
+        if (left > 0) return arm();
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, step);
+    };
+    arm();
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

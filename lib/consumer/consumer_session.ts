@@ -173,7 +173,8 @@ export class ConsumerSession {
         return { records: [], poison: await this.#skipPoison(error, signal) };
       }
       if (!(error instanceof RestProxyError) || !this.#recoverable(error)) throw error;
-      const wait = this.#backoff.next();
+      // the proxy's Retry-After (clamped) is a minimum: the backoff may wait longer
+      const wait = Math.max(this.#backoff.next(), error.retryAfterMs ?? 0);
       this.#log.warn("consumer instance lost or read failed: re-creating it", {
         error: error.message,
         waitMs: wait,

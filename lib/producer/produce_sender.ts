@@ -2,7 +2,8 @@
  * {@linkcode ProduceSender}: sends one batch through a {@linkcode RecordSink}
  * until every record is acknowledged or dead-lettered. Transient failures
  * (unreachable proxy, timeouts, 408, 429, 5xx, per-record 50003) are retried
- * with backoff, re-sending only the records that failed; a record with a
+ * with backoff (at least the `Retry-After` of a 429 or 503, clamped to 0.5 s – 5 min),
+ * re-sending only the records that failed; a record with a
  * non-retriable per-record error (50002, too large, ...) goes to the dead-letter
  * file with the reason. A request the proxy refuses for good (401, 403, 404,
  * 415, 422, ...) stops the producer.
@@ -105,7 +106,8 @@ export class ProduceSender {
         if (signal.aborted) throw signal.reason;
         if (!(error instanceof RestProxyError) || !error.retriable) throw error;
         stats.retries++;
-        const delayMs = backoff.next();
+        // the proxy's Retry-After (clamped to 0.5 s – 5 min) is a minimum
+        const delayMs = Math.max(backoff.next(), error.retryAfterMs ?? 0);
         log.warn("produce request failed: retrying", {
           batch: batch.seq,
           records: pending.length,

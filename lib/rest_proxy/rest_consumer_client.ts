@@ -12,11 +12,18 @@
  * such endpoints. Every call carries `Content-Type: application/vnd.kafka.v2+json`
  * (Redpanda answers 415 otherwise, also on DELETE) and an explicit `Accept`.
  *
+ * Every answer is read with a cap: a read's at {@linkcode readAnswerMaxBytes} (twice
+ * `max_bytes` plus 1 MiB), the instance and assignment answers at 1 MiB, error bodies at
+ * 8 KiB; a larger answer is a retriable 502 {@linkcode RestProxyError}, cancelled unread.
+ * A retry waits at least the `Retry-After` of a 429 or 503 (clamped to 0.5 s – 5 min).
+ *
  * @module
  */
 import { Backoff } from "../cli/backoff.ts";
+import { BodyTooLargeError, readBoundedBytes } from "../cli/bounded_body.ts";
 import { type Clock, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
+import { redactUrlsInText } from "../cli/redact_url.ts";
 import {
   commitBody,
   createInstanceBody,
@@ -127,14 +134,36 @@ export interface RestConsumerClientOptions {
   clock?: Clock;
 }
 
+/** The largest answer to a create or an assignments call, in bytes. */
+const SMALL_ANSWER_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The largest answer to a read with `max_bytes` accepted: twice `max_bytes` (the JSON
+ * envelope of each record and re-serialised values) plus 1 MiB.
+ *
+ * @param maxBytes the read's `max_bytes`
+ * @returns the cap in bytes
+ */
+export function readAnswerMaxBytes(maxBytes: number): number {
+  return 2 * maxBytes + 1024 * 1024;
+}
+
+const UTF8 = new TextDecoder();
+const NO_BODY = new Uint8Array(0);
+
 interface CallOptions {
   body?: unknown;
   accept?: string;
   retry: boolean;
   timeoutMs?: number;
   signal: AbortSignal | undefined;
-  /** Read the whole body before the deadline and the abort signal are released. */
-  buffer?: boolean;
+  /**
+   * Read the whole body, at most this many bytes, before the deadline and the abort signal
+   * are released; without it the body is cancelled unread.
+   */
+  maxBodyBytes?: number;
+  /** What a too-large answer's message adds. */
+  tooLargeHint?: string;
 }
 
 /** A REST Proxy v2 consumer-instance client. */
@@ -201,7 +230,12 @@ export class RestConsumerClient implements ConsumerClient {
     return this.#instanceUrl + path;
   }
 
-  async #call(what: string, method: string, url: string, o: CallOptions): Promise<Response> {
+  async #call(
+    what: string,
+    method: string,
+    url: string,
+    o: CallOptions,
+  ): Promise<Uint8Array<ArrayBuffer>> {
     for (let attempt = 1;; attempt++) {
       o.signal?.throwIfAborted();
       const controller = new AbortController();
@@ -225,30 +259,43 @@ export class RestConsumerClient implements ConsumerClient {
           signal: controller.signal,
         });
         if (response.ok) {
-          // a body that stalls after the headers must not outlive the deadline or a stop
-          const ok = o.buffer ? new Response(await response.arrayBuffer(), response) : response;
+          // a body that stalls after the headers must not outlive the deadline or a stop,
+          // and a huge one must not grow memory: read it here, with its cap
+          let body: Uint8Array<ArrayBuffer> = NO_BODY;
+          if (o.maxBodyBytes === undefined) await response.body?.cancel();
+          else body = await readBoundedBytes(response, o.maxBodyBytes);
           this.#backoff.reset();
-          return ok;
+          return body;
         }
-        failure = await restProxyErrorFrom(what, response);
+        failure = await restProxyErrorFrom(what, response, this.#clock.now());
       } catch (error) {
         if (o.signal?.aborted) throw o.signal.reason;
         if (error instanceof RestProxyError) throw error;
-        failure = new RestProxyError(
-          `${what}: cannot reach the REST Proxy at ${this.#base.origin} (${
-            error instanceof Error ? error.message : String(error)
-          }); check KAFKA_REST_URL and that the proxy is running`,
-          0,
-          0,
-          { cause: error },
-        );
+        failure = error instanceof BodyTooLargeError
+          ? new RestProxyError(
+            `${what}: the proxy's answer is larger than ${error.limit} bytes${
+              o.tooLargeHint ?? ""
+            }`,
+            502,
+            502,
+            { cause: error },
+          )
+          : new RestProxyError(
+            `${what}: cannot reach the REST Proxy at ${this.#base.origin} (${
+              redactUrlsInText(error instanceof Error ? error.message : String(error))
+            }); check KAFKA_REST_URL and that the proxy is running`,
+            0,
+            0,
+            { cause: error },
+          );
       } finally {
         clearTimeout(timer);
         o.signal?.removeEventListener("abort", onAbort);
       }
       if (!o.retry || !failure.retriable || failure.errorCode === 40801) throw failure;
       if (attempt >= this.#maxAttempts) throw failure;
-      const wait = this.#backoff.next();
+      // the proxy's Retry-After is a minimum: the backoff may wait longer, never shorter
+      const wait = Math.max(this.#backoff.next(), failure.retryAfterMs ?? 0);
       this.#log?.warn("REST Proxy call failed: retrying", {
         what,
         attempt,
@@ -260,8 +307,7 @@ export class RestConsumerClient implements ConsumerClient {
   }
 
   async #callNoContent(what: string, method: string, url: string, o: CallOptions): Promise<void> {
-    const response = await this.#call(what, method, url, o);
-    await response.body?.cancel();
+    await this.#call(what, method, url, o);
   }
 
   /**
@@ -298,13 +344,13 @@ export class RestConsumerClient implements ConsumerClient {
       requestTimeoutMs: this.#readTimeoutMs,
     });
     const what = `Cannot create consumer instance "${name}" in group "${this.#group}"`;
-    const response = await this.#call(
+    const bytes = await this.#call(
       what,
       "POST",
       this.#url(`consumers/${encodeURIComponent(this.#group)}`),
-      { body, retry: true, signal, buffer: true },
+      { body, retry: true, signal, maxBodyBytes: SMALL_ANSWER_MAX_BYTES },
     );
-    const answer = await response.json() as { instance_id?: unknown; base_uri?: unknown };
+    const answer = JSON.parse(UTF8.decode(bytes)) as { instance_id?: unknown; base_uri?: unknown };
     const id = typeof answer.instance_id === "string" ? answer.instance_id : name;
     this.#setInstance(id, typeof answer.base_uri === "string" ? answer.base_uri : undefined);
   }
@@ -349,16 +395,18 @@ export class RestConsumerClient implements ConsumerClient {
     const url = this.#instance(
       `/records?timeout=${this.#readTimeoutMs}&max_bytes=${this.#maxBytes}`,
     );
-    const response = await this.#call("Cannot read records", "GET", url, {
+    const bytes = await this.#call("Cannot read records", "GET", url, {
       accept: V2_EMBEDDED_JSON,
       retry: false,
       timeoutMs: this.#readTimeoutMs + this.#requestTimeoutMs,
       signal,
-      buffer: true,
+      maxBodyBytes: readAnswerMaxBytes(this.#maxBytes),
+      tooLargeHint: ` (twice max_bytes ${this.#maxBytes} plus 1 MiB); CONSUMER_MAX_BYTES must ` +
+        `be far above the largest record`,
     });
     let records: unknown;
     try {
-      records = parseRecordsBody(await response.text());
+      records = parseRecordsBody(UTF8.decode(bytes));
     } catch (error) {
       throw new RestProxyError(
         `Cannot read records: the response body was cut or is not JSON (${
@@ -409,13 +457,13 @@ export class RestConsumerClient implements ConsumerClient {
   /** Lists the current assignment. Not available on Redpanda. */
   async assignments(signal?: AbortSignal): Promise<TopicPartition[]> {
     if (!restFlavorCanSeek(this.#flavor)) throw this.#unsupported("Cannot list assignments");
-    const response = await this.#call(
+    const bytes = await this.#call(
       "Cannot list assignments",
       "GET",
       this.#instance("/assignments"),
-      { retry: true, signal, buffer: true },
+      { retry: true, signal, maxBodyBytes: SMALL_ANSWER_MAX_BYTES },
     );
-    const body = await response.json() as { partitions?: TopicPartition[] };
+    const body = JSON.parse(UTF8.decode(bytes)) as { partitions?: TopicPartition[] };
     return body.partitions ?? [];
   }
 

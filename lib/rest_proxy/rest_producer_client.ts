@@ -10,8 +10,14 @@
  * `redpandaProduceResults` in `lib/rest_proxy/rest_flavor.ts`: all records acknowledged,
  * or all failed retriable; per-record offsets are then `null`.
  *
+ * Answers are read with a cap ({@linkcode produceAnswerMaxBytes}: 64 KiB plus 1 KiB per
+ * record; error bodies 8 KiB), so a proxy answering with a huge body cannot grow memory.
+ * The proxy URL in messages has its credentials removed.
+ *
  * @module
  */
+import { BodyTooLargeError, readBoundedText } from "../cli/bounded_body.ts";
+import { redactUrl, redactUrlsInText } from "../cli/redact_url.ts";
 import { redpandaProduceResults, type RestFlavor } from "./rest_flavor.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
@@ -145,6 +151,17 @@ function put(body: Uint8Array, at: number, part: Uint8Array): number {
   return at + n;
 }
 
+/**
+ * The largest produce answer read: 64 KiB plus 1 KiB per record (an offsets entry is about
+ * 60 bytes, more with an error text).
+ *
+ * @param records the records in the request
+ * @returns the cap in bytes
+ */
+export function produceAnswerMaxBytes(records: number): number {
+  return 64 * 1024 + 1024 * records;
+}
+
 function intOrNull(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
@@ -152,6 +169,7 @@ function intOrNull(v: unknown): number | null {
 /** A v2 REST Proxy produce client. */
 export class RestProducerClient implements RecordSink {
   #url: URL;
+  #shownUrl: string;
   #timeoutMs: number;
   #fetch: typeof fetch;
   #flavor: RestFlavor;
@@ -166,6 +184,7 @@ export class RestProducerClient implements RecordSink {
     const base = new URL(options.baseUrl);
     if (!base.pathname.endsWith("/")) base.pathname += "/";
     this.#url = new URL(`topics/${encodeURIComponent(options.topic)}`, base);
+    this.#shownUrl = redactUrl(this.#url);
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#flavor = options.flavor ?? "confluent";
@@ -214,8 +233,8 @@ export class RestProducerClient implements RecordSink {
       if (signal?.aborted) throw signal.reason;
       const what = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : "unreachable";
       throw new RestProxyError(
-        `Cannot produce to "${this.#url.href}": ${what}: ${
-          error instanceof Error ? error.message : String(error)
+        `Cannot produce to "${this.#shownUrl}": ${what}: ${
+          redactUrlsInText(error instanceof Error ? error.message : String(error))
         }; check that the REST Proxy runs and KAFKA_REST_URL points at it`,
         0,
         0,
@@ -223,15 +242,24 @@ export class RestProducerClient implements RecordSink {
       );
     }
     if (!response.ok) {
-      throw await restProxyErrorFrom(`Cannot produce to "${this.#url.href}"`, response);
+      throw await restProxyErrorFrom(`Cannot produce to "${this.#shownUrl}"`, response);
     }
     let parsed: unknown;
     try {
-      parsed = await response.json();
+      parsed = JSON.parse(await readBoundedText(response, produceAnswerMaxBytes(records.length)));
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (error instanceof BodyTooLargeError) {
+        throw new RestProxyError(
+          `Cannot produce to "${this.#shownUrl}": the answer is larger than ${error.limit} ` +
+            `bytes for ${records.length} records; is KAFKA_REST_URL a REST Proxy?`,
+          502,
+          502,
+          { cause: error },
+        );
+      }
       throw new RestProxyError(
-        `Cannot produce to "${this.#url.href}": the answer is not JSON`,
+        `Cannot produce to "${this.#shownUrl}": the answer is not JSON`,
         0,
         0,
         { cause: error },
@@ -245,7 +273,7 @@ export class RestProducerClient implements RecordSink {
         };
       } catch (error) {
         throw new RestProxyError(
-          `Cannot produce to "${this.#url.href}": unexpected answer (${(error as Error).message})`,
+          `Cannot produce to "${this.#shownUrl}": unexpected answer (${(error as Error).message})`,
           502,
           502,
           { cause: error },
@@ -255,7 +283,7 @@ export class RestProducerClient implements RecordSink {
     const offsets = (parsed as { offsets?: unknown })?.offsets;
     if (!Array.isArray(offsets) || offsets.length !== records.length) {
       throw new RestProxyError(
-        `Cannot produce to "${this.#url.href}": expected ${records.length} offsets in the answer, got ${
+        `Cannot produce to "${this.#shownUrl}": expected ${records.length} offsets in the answer, got ${
           Array.isArray(offsets) ? offsets.length : "none"
         }`,
         502,

@@ -3,17 +3,27 @@
  * web streams (no `EventSource`, which cannot send a `User-Agent`). It sends a
  * descriptive `User-Agent` and `Last-Event-ID`, reconnects forever on network
  * errors, end of body, `event: error` frames, 429 and 5xx with exponential
- * backoff and jitter (honouring `retry:`; immediate after a healthy connection),
- * drops connections that stay silent longer than the idle timeout, and stops
- * with an {@linkcode SseHttpError} on configuration errors (400, 403, 404, ...).
+ * backoff and jitter (immediate after a healthy connection), drops connections
+ * that stay silent longer than the idle timeout, and stops with an
+ * {@linkcode SseHttpError} on configuration errors (400, 403, 404, ...).
+ *
+ * What the server asks for is bounded: a `retry:` field and the `Retry-After` of a 429
+ * or 503 (seconds or an HTTP-date) are honoured (the client waits at least that long)
+ * but clamped to 0.5 s – 5 min (`lib/cli/server_delay.ts`); every 429 is logged at warn
+ * with the delay used; of an error body only the first 8 KiB are read (300 characters
+ * kept), the rest is cancelled unread. URLs in messages and logs have their credentials
+ * removed (`lib/cli/redact_url.ts`).
  *
  * Consumers depend on {@linkcode SseSource}; tests can pass any async iterable.
  *
  * @module
  */
 import { Backoff } from "../cli/backoff.ts";
+import { readErrorText } from "../cli/bounded_body.ts";
 import { type Clock, sleepUnlessAborted, SYSTEM_CLOCK } from "../cli/delay.ts";
 import { describeError, type Logger } from "../cli/log.ts";
+import { redactUrl, redactUrlsInText } from "../cli/redact_url.ts";
+import { clampServerDelay, parseRetryAfter } from "../cli/server_delay.ts";
 import {
   type DataInspection,
   SseEventParser,
@@ -46,9 +56,9 @@ export interface SseSource<T extends DataInspection = DataInspection> {
 export class SseHttpError extends Error {
   /** HTTP status. */
   readonly status: number;
-  /** The URL requested. */
+  /** The URL requested, credentials removed. */
   readonly url: string;
-  /** The start of the response body. */
+  /** The start of the response body (at most 300 characters). */
   readonly body: string;
 
   /**
@@ -56,7 +66,7 @@ export class SseHttpError extends Error {
    *
    * @param message what failed
    * @param status HTTP status
-   * @param url the URL requested
+   * @param url the URL requested (credentials removed)
    * @param body the start of the response body
    */
   constructor(message: string, status: number, url: string, body: string) {
@@ -128,19 +138,35 @@ export function isFatalStreamStatus(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+/** How much of an error body's text {@linkcode SseHttpError.body} and the logs keep. */
+const ERROR_BODY_KEPT_CHARS = 300;
+
+interface RetriableStreamErrorOptions extends ErrorOptions {
+  unreachable?: boolean;
+  status?: number;
+  retryAfterMs?: number;
+}
+
 class RetriableStreamError extends Error {
   /** True when no connection was made (DNS or connect failure). */
   readonly unreachable: boolean;
-  constructor(message: string, options?: ErrorOptions & { unreachable?: boolean }) {
+  /** The HTTP status, when the server answered. */
+  readonly status: number | undefined;
+  /** The clamped `Retry-After` of a 429 or 503, when it had a readable one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: RetriableStreamErrorOptions) {
     super(message, options);
     this.name = "RetriableStreamError";
     this.unreachable = options?.unreachable ?? false;
+    this.status = options?.status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
 /** A reconnecting SSE client. */
 export class SseClient<T extends DataInspection = DataInspection> implements SseSource<T> {
   #url: URL;
+  #shownUrl: string;
   #userAgent: string;
   #lastEventId: () => string | undefined;
   #idleMs: number;
@@ -160,6 +186,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
    */
   constructor(options: SseClientOptions<T>) {
     this.#url = new URL(options.url);
+    this.#shownUrl = redactUrl(this.#url);
     this.#userAgent = options.userAgent;
     this.#lastEventId = options.lastEventId ?? (() => undefined);
     this.#idleMs = options.idleTimeoutMs ?? 30_000;
@@ -203,6 +230,7 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
    */
   async *batches(signal: AbortSignal): AsyncGenerator<SseMessage<T>[]> {
     let retryMs: number | undefined;
+    let retryField: number | undefined;
     let failures = 0;
     while (!signal.aborted) {
       const started = this.#clock.now();
@@ -210,12 +238,24 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       let reason = "end of stream";
       let failed = false;
       let unreachable = false;
+      let status: number | undefined;
+      let retryAfterMs: number | undefined;
       try {
         read: for await (const group of this.#connect(signal)) {
           let out: SseMessage<T>[] = group;
           for (let i = 0; i < group.length; i++) {
             const message = group[i]!;
-            if (message.retry !== undefined) retryMs = message.retry;
+            if (message.retry !== undefined && message.retry !== retryField) {
+              retryField = message.retry;
+              retryMs = clampServerDelay(retryField);
+              if (retryMs !== retryField) {
+                this.#log.warn("the stream's retry: field is out of range: clamped", {
+                  url: this.#shownUrl,
+                  retry: retryField,
+                  retryMs,
+                });
+              }
+            }
             if (message.event === "message") {
               if (out !== group) out.push(message);
               continue;
@@ -223,10 +263,11 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
             // Not a data event: pass on what came before it, without it.
             if (out === group) out = group.slice(0, i);
             if (message.event === "error") {
-              reason = `event: error from the server: ${message.data.slice(0, 300)}`;
+              const data = message.data.slice(0, ERROR_BODY_KEPT_CHARS);
+              reason = `event: error from the server: ${data}`;
               this.#log.warn("the stream sent an error event: reconnecting", {
-                url: this.#url.href,
-                data: message.data.slice(0, 300),
+                url: this.#shownUrl,
+                data,
               });
               delivered += out.length;
               if (out.length > 0) yield out;
@@ -240,9 +281,13 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof SseHttpError) throw error;
-        reason = describeError(error);
+        reason = redactUrlsInText(describeError(error));
         failed = delivered === 0;
-        unreachable = error instanceof RetriableStreamError && error.unreachable;
+        if (error instanceof RetriableStreamError) {
+          unreachable = error.unreachable;
+          status = error.status;
+          retryAfterMs = error.retryAfterMs;
+        }
       }
       if (signal.aborted) return;
       const healthy = delivered > 0 && this.#clock.now() - started >= this.#healthyMs;
@@ -254,11 +299,19 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
       } else {
         if (delivered > 0) failures = 0;
         failures++;
-        delayMs = Math.max(retryMs ?? 0, this.#backoff.next());
+        // the server's delays are minimums: the backoff may wait longer, never shorter
+        delayMs = Math.max(retryMs ?? 0, retryAfterMs ?? 0, this.#backoff.next());
       }
-      if (failed && failures === 1) {
+      if (status === 429) {
+        this.#log.warn("the stream answered HTTP 429 (too many requests): waiting to reconnect", {
+          url: this.#shownUrl,
+          delayMs,
+          retryAfterMs: retryAfterMs ?? null,
+          failures,
+        });
+      } else if (failed && failures === 1) {
         this.#log.warn(
-          `Cannot read the event stream at "${this.#url.href}": ${reason}; retrying with backoff (${
+          `Cannot read the event stream at "${this.#shownUrl}": ${reason}; retrying with backoff (${
             unreachable ? this.#unreachableHint : DEFAULT_HINT
           })`,
         );
@@ -311,26 +364,33 @@ export class SseClient<T extends DataInspection = DataInspection> implements Sse
         );
       }
       if (response.status !== 200) {
-        const body = (await response.text().catch(() => "")).slice(0, 300);
+        // a peer's error body may be huge or endless: read its start only
+        const body = (await readErrorText(response)).slice(0, ERROR_BODY_KEPT_CHARS);
         if (isFatalStreamStatus(response.status)) {
           throw new SseHttpError(
-            `The event stream at "${this.#url.href}" answered HTTP ${response.status}${
+            `The event stream at "${this.#shownUrl}" answered HTTP ${response.status}${
               body ? `: ${body}` : ""
             }`,
             response.status,
-            this.#url.href,
+            this.#shownUrl,
             body,
           );
         }
-        throw new RetriableStreamError(`HTTP ${response.status}${body ? `: ${body}` : ""}`);
+        const retryAfterMs = response.status === 429 || response.status === 503
+          ? parseRetryAfter(response.headers.get("retry-after"), this.#clock.now())
+          : undefined;
+        throw new RetriableStreamError(`HTTP ${response.status}${body ? `: ${body}` : ""}`, {
+          status: response.status,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        });
       }
       const type = response.headers.get("content-type") ?? "";
       if (!type.startsWith("text/event-stream") || response.body === null) {
         await response.body?.cancel();
         throw new SseHttpError(
-          `The URL "${this.#url.href}" is not an event stream: content-type "${type}"`,
+          `The URL "${this.#shownUrl}" is not an event stream: content-type "${type}"`,
           response.status,
-          this.#url.href,
+          this.#shownUrl,
           "",
         );
       }

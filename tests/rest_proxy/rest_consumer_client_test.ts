@@ -4,7 +4,9 @@ import { ConsumerSession, parsePoisonPosition } from "../../lib/consumer/consume
 import type { Clock } from "../../lib/cli/delay.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import { RestConsumerClient } from "../../lib/rest_proxy/rest_consumer_client.ts";
+import { RestProxyError } from "../../lib/rest_proxy/rest_proxy_error.ts";
 import { startTestBroker } from "../_helpers/broker_http.ts";
+import { startHugeBodyServer } from "../_helpers/huge_body_server.ts";
 
 interface Seen {
   method: string;
@@ -272,4 +274,71 @@ Deno.test("RestConsumerClient with a stable name deletes a dead instance holding
   assert.equal(restarted.instanceId, "lake-1");
   assert.equal(takeovers, 1);
   await restarted.delete();
+});
+
+const HUGE = 256 * 1024 * 1024;
+/** What a client that stops early may pull: its cap plus what the sockets buffer. */
+const EARLY = 32 * 1024 * 1024;
+
+Deno.test("RestConsumerClient caps a read's answer at 2 × max_bytes + 1 MiB and reads only the start of error bodies", async () => {
+  const record = '{"topic":"t","key":null,"value":{"a":1},"partition":0,"offset":1},';
+  await using server = startHugeBodyServer((_i, request) => {
+    const url = new URL(request.url);
+    if (url.pathname.endsWith("/consumers/g")) {
+      return { status: 200, body: JSON.stringify({ instance_id: "i" }) };
+    }
+    if (url.pathname.endsWith("/records")) {
+      return { status: 200, hugeBytes: HUGE, prefix: "[", fill: record };
+    }
+    if (url.pathname.endsWith("/offsets")) {
+      return { status: 500, hugeBytes: HUGE, fill: "overloaded " };
+    }
+    return { status: 204 };
+  });
+  const c = client(globalThis.fetch, { baseUrl: server.url, maxBytes: 65_536, maxAttempts: 2 });
+  await c.create();
+  await assert.rejects(c.read(), (e: unknown) => {
+    assert.ok(e instanceof RestProxyError && e.retriable, String(e));
+    assert.match(e.message, /larger than 1179648 bytes/);
+    assert.match(e.message, /CONSUMER_MAX_BYTES/);
+    return true;
+  });
+  await assert.rejects(c.commit([{ topic: "t", partition: 0, offset: 1 }]), (e: unknown) => {
+    assert.ok(e instanceof RestProxyError && e.status === 500, String(e));
+    assert.ok(e.message.length < 1000, `${e.message.length} characters`);
+    return true;
+  });
+  assert.equal(server.requests.length, 4, "create, read, two commit attempts");
+  for (const r of server.requests) {
+    assert.ok(r.pulled < EARLY, `the client pulled ${r.pulled} bytes of a ${HUGE}-byte body`);
+  }
+});
+
+Deno.test("RestConsumerClient waits at least a 429's Retry-After (clamped to 5 min) before trying again", async () => {
+  let commits = 0;
+  const f = fakeFetch((r) => {
+    if (r.url.endsWith("/consumers/g")) return json(200, { instance_id: "i" });
+    if (r.url.endsWith("/offsets")) {
+      commits++;
+      if (commits === 1) {
+        return new Response('{"error_code":42901,"message":"slow down"}', {
+          status: 429,
+          headers: { "retry-after": "4" },
+        });
+      }
+      if (commits === 2) {
+        return new Response("", { status: 503, headers: { "retry-after": "86400" } });
+      }
+      return json(200, []);
+    }
+    return new Response(null, { status: 204 });
+  });
+  const sleeps: number[] = [];
+  const c = client(f.fetch, {
+    clock: { now: () => Date.now(), sleep: (ms: number) => (sleeps.push(ms), Promise.resolve()) },
+  });
+  await c.create();
+  await c.commit([{ topic: "t", partition: 1, offset: 9 }]);
+  assert.equal(commits, 3);
+  assert.deepEqual(sleeps, [4000, 300_000]);
 });

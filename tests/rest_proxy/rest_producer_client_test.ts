@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { buildProduceBody, RestProducerClient } from "../../lib/rest_proxy/rest_producer_client.ts";
 import { RestProxyError } from "../../lib/rest_proxy/rest_proxy_error.ts";
+import { startHugeBodyServer } from "../_helpers/huge_body_server.ts";
 
 const encoder = new TextEncoder();
 /** A record from key and value JSON text. */
@@ -75,4 +76,60 @@ Deno.test("RestProducerClient raises retriable RestProxyError for 500 and unreac
       e instanceof RestProxyError && e.retriable && e.status === 0 &&
       e.message.includes("KAFKA_REST_URL"),
   );
+});
+
+const HUGE = 256 * 1024 * 1024;
+/** What a client that stops early may pull: its cap plus what the sockets buffer. */
+const EARLY = 32 * 1024 * 1024;
+
+Deno.test("RestProducerClient reads only the start of a huge error body and caps a huge answer", async () => {
+  const answers = [
+    { status: 500, hugeBytes: HUGE, fill: "overloaded " },
+    { status: 200, hugeBytes: HUGE, prefix: '{"offsets":[', fill: '{"partition":0},' },
+  ];
+  await using server = startHugeBodyServer((i) => answers[i]!);
+  const client = new RestProducerClient({ baseUrl: server.url, topic: "t" });
+  await assert.rejects(client.produce([rec(undefined, "1")]), (e: unknown) => {
+    assert.ok(e instanceof RestProxyError && e.retriable && e.status === 500, String(e));
+    assert.ok(e.message.length < 1000, `${e.message.length} characters`);
+    return true;
+  });
+  await assert.rejects(client.produce([rec(undefined, "1")]), (e: unknown) => {
+    assert.ok(e instanceof RestProxyError && e.retriable, String(e));
+    assert.match(e.message, /larger than \d+ bytes/);
+    return true;
+  });
+  for (const r of server.requests) {
+    assert.ok(r.pulled < EARLY, `the client pulled ${r.pulled} bytes of a ${HUGE}-byte body`);
+  }
+});
+
+Deno.test("RestProducerClient reads a 429's or 503's Retry-After into the error, clamped to 0.5 s – 5 min", async () => {
+  const answers = [
+    [429, "3"],
+    [503, "100000"],
+    [429, "0"],
+    [429, "soon"],
+    [500, "3"],
+  ] as const;
+  const got: (number | undefined)[] = [];
+  for (const [status, retryAfter] of answers) {
+    const client = new RestProducerClient({
+      baseUrl: "http://proxy",
+      topic: "t",
+      fetch: (() =>
+        Promise.resolve(
+          Response.json({ error_code: status, message: "x" }, {
+            status,
+            headers: { "retry-after": retryAfter },
+          }),
+        )) as typeof fetch,
+    });
+    await assert.rejects(client.produce([rec(undefined, "1")]), (e: unknown) => {
+      assert.ok(e instanceof RestProxyError && e.retriable);
+      got.push((e as { retryAfterMs?: number }).retryAfterMs);
+      return true;
+    });
+  }
+  assert.deepEqual(got, [3000, 300_000, 500, undefined, undefined]);
 });

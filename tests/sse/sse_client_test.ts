@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { SseClient, SseHttpError } from "../../lib/sse/sse_client.ts";
+import type { Clock } from "../../lib/cli/delay.ts";
+import { createLogger, memorySink } from "../../lib/cli/log.ts";
+import { type ReconnectInfo, SseClient, SseHttpError } from "../../lib/sse/sse_client.ts";
+import { type HugeBodyAnswer, startHugeBodyServer } from "../_helpers/huge_body_server.ts";
 import { readRecordedLines, startSseServer } from "../_helpers/sse_server.ts";
 
 const FILE = "sat99496-wikistream-lakehouse_2026-02-26.ndjson";
@@ -155,4 +158,113 @@ Deno.test("SseClient stops reading at once on abort even when the fetch body ign
   assert.ok(stopMs < 1000, `${stopMs} ms`);
   assert.equal(afterAbort, 0, "no event is yielded after the abort");
   assert.equal(server.connections.length, 1);
+});
+
+/** A clock whose sleeps return at once (their lengths are recorded); `now` is the real time. */
+function instantClock(): Clock & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return { sleeps, now: () => Date.now(), sleep: (ms) => (sleeps.push(ms), Promise.resolve()) };
+}
+
+const HUGE = 256 * 1024 * 1024;
+/** What a client that stops early may pull: its cap plus what the sockets buffer. */
+const EARLY = 32 * 1024 * 1024;
+const EVENT_STREAM = { "content-type": "text/event-stream" };
+
+Deno.test("SseClient reads only the start of a huge error body (503, 429, 403) and goes on", async () => {
+  // Issue 12: a 429 with a 3 GB body took the producer to 3.77 GB RSS to keep 300 characters.
+  const answers: HugeBodyAnswer[] = [
+    { status: 503, hugeBytes: HUGE, fill: "busy " },
+    { status: 429, hugeBytes: HUGE, fill: "slow down " },
+    { status: 200, headers: EVENT_STREAM, body: "data: a\n\n" },
+  ];
+  await using server = startHugeBodyServer((i) => answers[i] ?? answers[2]!);
+  const client = new SseClient({
+    url: server.url,
+    userAgent: "ua",
+    backoffInitialMs: 5,
+    clock: instantClock(),
+  });
+  const got = await take(client, 1);
+  assert.deepEqual(got.map((m) => m.data), ["a"]);
+  for (const r of server.requests.slice(0, 2)) {
+    assert.ok(r.pulled < EARLY, `the client pulled ${r.pulled} bytes of a ${HUGE}-byte body`);
+  }
+
+  await using refusing = startHugeBodyServer(() => ({
+    status: 403,
+    hugeBytes: HUGE,
+    fill: "forbidden ",
+  }));
+  const refused = new SseClient({ url: refusing.url, userAgent: "ua" });
+  await assert.rejects(take(refused, 1), (e: unknown) => {
+    assert.ok(e instanceof SseHttpError && e.status === 403);
+    assert.ok(e.body.length <= 300 && e.body.startsWith("forbidden"), e.body.slice(0, 100));
+    return true;
+  });
+  assert.ok(refusing.requests[0]!.pulled < EARLY, `${refusing.requests[0]!.pulled} bytes pulled`);
+});
+
+Deno.test("SseClient clamps retry: to 0.5 s – 5 min (no setTimeout overflow, no 23-day wait)", async () => {
+  const bodies = [
+    "retry: 3000000000\ndata: a\n\n",
+    "retry: 2000000000\ndata: b\n\n",
+    "retry: 99999999999999999999999999\ndata: c\n\n",
+    "retry: 10\ndata: d\n\n",
+    "retry: 1500\ndata: e\n\n",
+    "data: f\n\n",
+  ];
+  await using server = startHugeBodyServer((i) => ({
+    status: 200,
+    headers: EVENT_STREAM,
+    body: bodies[Math.min(i, bodies.length - 1)]!,
+  }));
+  const reconnects: ReconnectInfo[] = [];
+  const client = new SseClient({
+    url: server.url,
+    userAgent: "ua",
+    backoffInitialMs: 5,
+    backoffMaxMs: 5,
+    clock: instantClock(),
+    onReconnect: (info) => reconnects.push(info),
+  });
+  const got = await take(client, 6);
+  assert.deepEqual(got.map((m) => m.data), ["a", "b", "c", "d", "e", "f"]);
+  assert.deepEqual(
+    reconnects.slice(0, 5).map((r) => r.delayMs),
+    [300_000, 300_000, 300_000, 500, 1500],
+  );
+});
+
+Deno.test("SseClient honours Retry-After (seconds or HTTP-date) within 0.5 s – 5 min and warns on every 429", async () => {
+  const inTwentySeconds = new Date(Date.now() + 20_000).toUTCString();
+  const answers: HugeBodyAnswer[] = [
+    { status: 429, headers: { "retry-after": "7" } },
+    { status: 503, headers: { "retry-after": inTwentySeconds } },
+    { status: 429, headers: { "retry-after": "99999" } },
+    { status: 429, headers: { "retry-after": "0" } },
+    { status: 429, headers: { "retry-after": "soon" } },
+    { status: 200, headers: EVENT_STREAM, body: "data: a\n\n" },
+  ];
+  await using server = startHugeBodyServer((i) => answers[Math.min(i, answers.length - 1)]!);
+  const sink = memorySink();
+  const reconnects: ReconnectInfo[] = [];
+  const client = new SseClient({
+    url: server.url,
+    userAgent: "ua",
+    backoffInitialMs: 5,
+    backoffMaxMs: 5,
+    clock: instantClock(),
+    log: createLogger({ sink, level: "debug" }),
+    onReconnect: (info) => reconnects.push(info),
+  });
+  await take(client, 1);
+  const delays = reconnects.map((r) => r.delayMs);
+  assert.equal(delays[0], 7000);
+  assert.ok(delays[1]! >= 18_000 && delays[1]! <= 21_000, `HTTP-date: ${delays[1]} ms`);
+  assert.equal(delays[2], 300_000, "capped at 5 min");
+  assert.equal(delays[3], 500, "raised to 0.5 s");
+  assert.ok(delays[4]! <= 5, `an unreadable Retry-After leaves the backoff: ${delays[4]} ms`);
+  const warned429 = sink.records.filter((r) => r.level === "warn" && /429/.test(r.message));
+  assert.deepEqual(warned429.map((r) => r.properties.delayMs), [7000, 300_000, 500, delays[4]]);
 });

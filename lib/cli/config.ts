@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { redactUrlsInText } from "./redact_url.ts";
 
 /** One configurable value: where it comes from and how it is parsed. */
 export interface OptionSpec<T> {
@@ -105,7 +106,7 @@ function isSecret(spec: OptionSpec<unknown>): boolean {
 }
 
 function shown(spec: OptionSpec<unknown>, raw: string): string {
-  return isSecret(spec) ? "<redacted>" : JSON.stringify(raw);
+  return isSecret(spec) ? "<redacted>" : redactUrlsInText(JSON.stringify(raw));
 }
 
 /**
@@ -194,7 +195,9 @@ export function parseConfig<S extends OptionSpecs>(
 }
 
 /**
- * Renders the effective configuration as `NAME=value` lines, secrets redacted.
+ * Renders the effective configuration as `NAME=value` lines, secrets redacted: options whose
+ * names look secret entirely, URLs in any value their userinfo and credential-looking query
+ * parameters (`redact_url.ts`).
  *
  * @param specs the options of one program
  * @param config the resolved configuration
@@ -214,7 +217,8 @@ export function formatConfig<S extends OptionSpecs>(
     else if (value instanceof URL) text = value.href;
     else if (Array.isArray(value)) text = value.join(",");
     else text = String(value);
-    lines.push(`${spec.env}=${text}`);
+    // a URL option (or any value holding a URL) loses its userinfo and credential parameters
+    lines.push(`${spec.env}=${redactUrlsInText(text)}`);
   }
   return lines.join("\n");
 }

@@ -5,10 +5,13 @@
  *
  * Properties whose names look secret (`*secret*`, `*token*`, `*password*`,
  * `*credential*`, `authorization`, `apiKey`, `accessKey…`, `privateKey`) are
- * replaced by `<redacted>` before any sink sees them.
+ * replaced by `<redacted>` before any sink sees them, and every URL in the message
+ * and in the other values (text, `URL`s, errors) loses its credentials
+ * (`redact_url.ts`: userinfo, `token=`, `X-Amz-Signature=`, …).
  *
  * @module
  */
+import { redactUrl, redactUrlsInText } from "./redact_url.ts";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -75,7 +78,9 @@ function redact(properties: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(properties)) {
     let value = v;
     if (isSecretProperty(k) && v !== undefined && v !== null && v !== "") value = "<redacted>";
-    else if (v instanceof Error) value = describeError(v);
+    else if (v instanceof Error) value = redactUrlsInText(describeError(v));
+    else if (v instanceof URL) value = redactUrl(v);
+    else if (typeof v === "string") value = redactUrlsInText(v);
     if (value !== v) {
       out ??= { ...properties };
       out[k] = value;
@@ -122,7 +127,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       time: Date.now(),
       level,
       component,
-      message,
+      message: redactUrlsInText(message),
       properties: properties ? redact(properties) : {},
     });
   };

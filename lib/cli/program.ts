@@ -17,6 +17,7 @@ import {
 import { enumOption } from "./config_options.ts";
 import { permissionHint, permissionRefusal } from "./permission_hint.ts";
 import { consoleSink, createLogger, describeError, type Logger, type LogLevel } from "./log.ts";
+import { redactUrlsInText } from "./redact_url.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Logging options shared by every program. */
@@ -74,8 +75,9 @@ function writeOut(text: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
 }
 
+/** Writes to standard error; URLs in the text lose their credentials (`redact_url.ts`). */
 function writeErr(text: string): void {
-  Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+  Deno.stderr.writeSync(new TextEncoder().encode(redactUrlsInText(text) + "\n"));
 }
 
 /**

@@ -19,6 +19,7 @@
 import { Backoff } from "../cli/backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
+import { redactUrl } from "../cli/redact_url.ts";
 import { CommitProtocol, type TestPauses } from "../lake/commit_protocol.ts";
 import { LakeLayout } from "../lake/lake_layout.ts";
 import type { ObjectStore } from "../object_store/object_store.ts";
@@ -202,7 +203,7 @@ export async function runConsumer(
 
   try {
     log.info("consumer starting", {
-      proxy: config.kafkaRestUrl.href,
+      proxy: redactUrl(config.kafkaRestUrl),
       topic,
       group: config.consumerGroup,
       instance: owner,

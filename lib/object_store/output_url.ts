@@ -24,6 +24,13 @@ export function parseOutputUrl(raw: string): OutputLocation {
     const rest = text.slice(5);
     const slash = rest.indexOf("/");
     const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    if (bucket.includes("@")) {
+      // never echo what stands before the "@": it is a credential
+      throw new TypeError(
+        "an s3://bucket/prefix URL without credentials (the AWS SDK reads them from " +
+          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or ~/.aws)",
+      );
+    }
     const prefix = slash === -1 ? "" : rest.slice(slash + 1).replace(/^\/+|\/+$/g, "");
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new TypeError(`an s3://bucket/prefix URL with a valid bucket name (got "${bucket}")`);

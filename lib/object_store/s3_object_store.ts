@@ -23,6 +23,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { Backoff } from "../cli/backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
+import { redactUrl, redactUrlsInText } from "../cli/redact_url.ts";
 import {
   type ListOptions,
   type ObjectStore,
@@ -158,20 +159,21 @@ export class S3ObjectStore implements ObjectStore {
         httpsAgent: new HttpsAgent({ ca: options.caBundle, keepAlive: true, maxSockets: 50 }),
       };
     }
-    this.#endpoint = options.endpoint ?? `https://s3.${config.region}.amazonaws.com`;
+    // shown in messages only: without the userinfo an S3_ENDPOINT might carry
+    this.#endpoint = redactUrl(options.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
     this.#client = new S3Client(config);
     this.#bucket = options.bucket;
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#backoff = options.backoff ?? new Backoff({ initialMs: 200, maxMs: 10_000 });
     this.#log = options.log;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.description = `s3://${options.bucket}${options.endpoint ? ` at ${options.endpoint}` : ""}`;
+    this.description = `s3://${options.bucket}${options.endpoint ? ` at ${this.#endpoint}` : ""}`;
   }
 
   #classify(what: string, error: unknown): ObjectStoreError {
     const name = nameOf(error);
     const status = statusOf(error);
-    const detail = (error as AwsError)?.message ?? String(error);
+    const detail = redactUrlsInText((error as AwsError)?.message ?? String(error));
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       return new ObjectStoreError(
         `${what}: the AWS SDK was refused a permission (${detail}); run with the consume ` +

@@ -12,6 +12,7 @@
  */
 import { type Clock, SYSTEM_CLOCK } from "../cli/delay.ts";
 import { describeError, type Logger } from "../cli/log.ts";
+import { redactUrl } from "../cli/redact_url.ts";
 import {
   RecentChangeScanner,
   type ScannedRecentChange,
@@ -155,8 +156,8 @@ export async function runProducer(
   });
 
   log.info("producing", {
-    stream: url.href,
-    proxy: config.kafkaRestUrl.href,
+    stream: redactUrl(url),
+    proxy: redactUrl(config.kafkaRestUrl),
     topic: config.kafkaTopic,
     recordKey: config.produceKey,
   });

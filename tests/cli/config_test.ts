@@ -114,6 +114,31 @@ Deno.test("formatConfig() redacts secrets but shows ordinary values", () => {
   assert.ok(!text.includes("abc123"));
 });
 
+Deno.test("formatConfig() and parse errors remove credentials from URL values", () => {
+  const specs = {
+    ...SPECS,
+    endpoint: stringOption<string | undefined>({
+      env: "S3_ENDPOINT",
+      description: "e",
+      default: undefined,
+    }),
+  };
+  const { config } = parseConfig(specs, {
+    env: { S3_ENDPOINT: "http://m1n1ouser:m1n10pass@minio:9000" },
+    args: ["--kafka-rest-url", "http://user:pr0xypass@proxy:8082/?token=t0ken"],
+  });
+  const text = formatConfig(specs, config);
+  assert.match(text, /KAFKA_REST_URL=http:\/\/<redacted>@proxy:8082\/\?token=<redacted>/);
+  assert.match(text, /S3_ENDPOINT=http:\/\/<redacted>@minio:9000/);
+  for (const secret of ["pr0xypass", "t0ken", "m1n10pass", "user:", "m1n1ouser"]) {
+    assert.ok(!text.includes(secret), secret);
+  }
+  assert.throws(
+    () => parseConfig(SPECS, { env: { KAFKA_REST_URL: "ftp://user:pr0xypass@proxy" } }),
+    (e: unknown) => e instanceof ConfigError && !e.message.includes("pr0xypass"),
+  );
+});
+
 Deno.test("parseInstant() accepts ISO-8601 and epoch milliseconds only", () => {
   assert.equal(parseInstant("2026-11-20T00:00:00Z"), Date.UTC(2026, 10, 20));
   assert.equal(parseInstant("1700000000000"), 1700000000000);

@@ -22,6 +22,28 @@ Deno.test("Logger redacts properties with secret-looking names", () => {
   });
 });
 
+Deno.test("Logger removes credentials from URLs in the message and in every value", () => {
+  const sink = memorySink();
+  const log = createLogger({ sink });
+  log.warn('Cannot reach "http://u:pa55@proxy:8082/"', {
+    url: new URL("http://u:pa55@stream/x?token=t0k"),
+    stream: "https://stream/x?api_key=k3y&since=1",
+    error: new Error("fetch failed", {
+      cause: new Error("error sending request for url (http://proxy/?X-Amz-Signature=s1g)"),
+    }),
+    events: 3,
+  });
+  const record = sink.records[0]!;
+  assert.equal(record.message, 'Cannot reach "http://<redacted>@proxy:8082/"');
+  assert.deepEqual(record.properties, {
+    url: "http://<redacted>@stream/x?token=<redacted>",
+    stream: "https://stream/x?api_key=<redacted>&since=1",
+    error: "fetch failed: caused by: error sending request for url " +
+      "(http://proxy/?X-Amz-Signature=<redacted>)",
+    events: 3,
+  });
+});
+
 Deno.test("Logger drops records below its level and names child components", () => {
   const sink = memorySink();
   const log = createLogger({ sink, level: "warn", component: "producer" });

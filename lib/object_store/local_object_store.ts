@@ -7,6 +7,10 @@
  * the target exists, so the check and the write are one atomic step; the
  * temporary name is then removed (a crash in between leaves a stray `.*.tmp`).
  *
+ * Failures are {@linkcode ObjectStoreError}s: retriable for whatever the operating system
+ * reports (a folder it refuses, a full disk, a read-only file system), final only when
+ * Deno's permissions do not cover the folder.
+ *
  * @module
  */
 import {
@@ -36,16 +40,26 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
 }
 
+/**
+ * Classifies a file-system failure. Only a refusal by Deno's own permissions (`NotCapable`) is
+ * final: other flags are needed, which the program's edge names. Everything the operating
+ * system reports — a permission refusal (EACCES, EPERM: `PermissionDenied`), a full disk
+ * (ENOSPC), a read-only file system (EROFS), an I/O error — is retriable: the operator can fix
+ * the folder while the caller waits with backoff.
+ */
 function wrap(what: string, error: unknown): ObjectStoreError {
-  const notCapable = error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied;
-  return new ObjectStoreError(
-    notCapable
-      ? `${what}: permission denied; grant --allow-read/--allow-write for the output folder`
-      : `${what}: ${error instanceof Error ? error.message : String(error)}`,
-    !notCapable,
-    { cause: error },
-  );
+  if (error instanceof Deno.errors.NotCapable) {
+    return new ObjectStoreError(
+      `${what}: permission denied; grant --allow-read/--allow-write for the output folder`,
+      false,
+      { cause: error },
+    );
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  const hint = error instanceof Deno.errors.PermissionDenied
+    ? "; the operating system refused access: check the owner and mode of the folder"
+    : "";
+  return new ObjectStoreError(`${what}: ${detail}${hint}`, true, { cause: error });
 }
 
 /** Creates `dir` if needed and writes `bytes` to a new file at `path`, fsynced. */

@@ -174,11 +174,20 @@ export class S3ObjectStore implements ObjectStore {
     const name = nameOf(error);
     const status = statusOf(error);
     const detail = redactUrlsInText((error as AwsError)?.message ?? String(error));
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    if (error instanceof Deno.errors.NotCapable) {
       return new ObjectStoreError(
         `${what}: the AWS SDK was refused a permission (${detail}); run with the consume ` +
           "task's permissions or add the named one",
         false,
+        { cause: error },
+      );
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      // the operating system, not Deno, refused a file (a credentials or CA file): fixable
+      return new ObjectStoreError(
+        `${what}: the operating system refused the AWS SDK a file (${detail}); check its ` +
+          "owner and mode",
+        true,
         { cause: error },
       );
     }

@@ -6,6 +6,10 @@ import {
   assertCreateThenExists,
   assertOneConcurrentCreateWins,
 } from "../_helpers/create_contract.ts";
+import { withoutDacOverride } from "../_helpers/without_dac.ts";
+
+const STORE_MODULE = new URL("../../lib/object_store/local_object_store.ts", import.meta.url).href;
+const STORE_DIR = new URL("../../lib/", import.meta.url).pathname;
 
 async function exerciseStore(store: ObjectStore): Promise<void> {
   const bytes = (s: string) => new TextEncoder().encode(s);
@@ -124,4 +128,61 @@ Deno.test("MemoryObjectStore.create writes a free key, answers exists for a take
     (e: Error & { retriable?: boolean }) => e.retriable === true,
   );
   assert.equal(store.objects.has("_fence/third.json"), false);
+});
+
+Deno.test("LocalObjectStore: an OS permission refusal is retriable, Deno's sandbox refusal is not and names the flags", async () => {
+  const prefix = await withoutDacOverride();
+  if (prefix === undefined) throw new Error("setpriv cannot drop CAP_DAC_OVERRIDE here");
+  const dir = await Deno.makeTempDir({ prefix: "wikistream-eacces-" });
+  const script = `${dir}/put.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { LocalObjectStore } from ${JSON.stringify(STORE_MODULE)};
+const store = new LocalObjectStore({ root: Deno.args[0] });
+try {
+  await store.put("a/b.txt", new Uint8Array([1]));
+  console.log(JSON.stringify({ ok: true }));
+} catch (e) {
+  console.log(JSON.stringify({ name: e.name, retriable: e.retriable, message: e.message }));
+}`,
+  );
+  const lake = `${dir}/lake`;
+  await Deno.mkdir(lake);
+  await Deno.chmod(lake, 0o555);
+  const putAs = async (wrapper: string[], flags: string[]) => {
+    const command = [
+      ...wrapper,
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      `--allow-read=${dir},${STORE_DIR}`,
+      ...flags,
+      script,
+      lake,
+    ];
+    const out = await new Deno.Command(command[0]!, {
+      args: command.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  try {
+    const os = await putAs(prefix, [`--allow-write=${dir}`]);
+    assert.equal(os.name, "ObjectStoreError");
+    assert.equal(os.retriable, true, os.message);
+    assert.match(os.message, new RegExp(`Cannot write "${lake}/a/b.txt"`));
+    assert.match(os.message, /Permission denied \(os error 13\)/);
+    assert.doesNotMatch(os.message, /--allow/);
+
+    await Deno.chmod(lake, 0o755);
+    const sandbox = await putAs([], []);
+    assert.equal(sandbox.name, "ObjectStoreError");
+    assert.equal(sandbox.retriable, false);
+    assert.match(sandbox.message, /--allow-write/);
+  } finally {
+    await Deno.chmod(lake, 0o755);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -45,6 +45,7 @@ export function producerMetrics(options: ProducerMetricsOptions): ProgramMetrics
       eventsProduced: "records acknowledged by the REST Proxy",
       bytesProduced: "request body bytes of acknowledged produce requests",
       deadLettered: "events written to the dead-letter file",
+      invalidUtf8: "events whose data was not valid UTF-8 (invalid bytes replaced by U+FFFD)",
       retries: "produce retry rounds",
       reconnects: "stream reconnects",
       duplicatesDropped: "replayed events dropped by meta.id",

@@ -48,6 +48,7 @@ export async function reportProgress(intervalMs: number, o: ProgressOptions): Pr
       filtered: s.filtered,
       canaries: s.canariesDropped,
       deadLettered: s.deadLettered,
+      invalidUtf8: s.invalidUtf8,
       retries: s.retries,
       reconnects: s.reconnects,
       lagMs: s.lastAckedEventTimeMs === null ? null : now - s.lastAckedEventTimeMs,
@@ -76,6 +77,7 @@ export function logSummary(log: Logger, stats: ProducerStats, clock: Clock): voi
     filtered: stats.filtered,
     canaries: stats.canariesDropped,
     deadLettered: stats.deadLettered,
+    invalidUtf8: stats.invalidUtf8,
     retries: stats.retries,
     reconnects: stats.reconnects,
     lastAckedEventTime: stats.lastAckedEventTimeMs === null

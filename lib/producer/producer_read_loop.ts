@@ -5,6 +5,12 @@
  * accept — hands accepted events to the batcher unchanged, and marks the position of
  * every dropped event that has an id, so the saved position moves past it.
  *
+ * Data that is not valid UTF-8 (which the scanner refuses) is decoded with U+FFFD in place
+ * of each invalid sequence, as `EventSource` decodes it, and then handled like any other
+ * event: a valid event is forwarded with the replacement characters (the REST Proxy's JSON
+ * and the lake's text columns hold UTF-8 only, so its bytes cannot be kept), malformed data
+ * is dead-lettered. Each such event is counted (`invalidUtf8`) and logged at warn.
+ *
  * @module
  */
 import type { Clock } from "../cli/delay.ts";
@@ -63,6 +69,18 @@ class EventRecord implements BatchRecord {
   }
   get sseId(): string {
     return this.#message.id;
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Says whether bytes are well-formed UTF-8 (only asked of what the byte scanner refused). */
+function isWellFormedUtf8(bytes: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -131,8 +149,18 @@ export async function readEvents(ctx: ReadLoopContext): Promise<void> {
           ? TRUNCATED
           : message.inspection ?? scanner.scan(message.bytes);
         if (facts === undefined) {
+          const invalidUtf8 = !isWellFormedUtf8(message.bytes);
           facts = inspectRecentChange(message.data);
           if (facts.kind === "event") value = encoder.encode(message.data);
+          if (invalidUtf8) {
+            stats.invalidUtf8++;
+            log.warn("event data is not valid UTF-8: invalid bytes replaced by U+FFFD", {
+              kind: facts.kind,
+              metaId: facts.kind === "event" ? facts.metaId : null,
+              sseId: message.id,
+              invalidUtf8: stats.invalidUtf8,
+            });
+          }
         }
         if (facts.kind !== "event") {
           if (facts.kind === "canary") stats.canariesDropped++;

@@ -27,6 +27,11 @@ export interface ProducerStats {
   filtered: number;
   /** Events written to the dead-letter file (malformed or refused by the proxy). */
   deadLettered: number;
+  /**
+   * Events whose data was not valid UTF-8: their invalid bytes became U+FFFD, then they were
+   * forwarded (or dead-lettered or dropped like any other event).
+   */
+  invalidUtf8: number;
   /** Produce retry rounds. */
   retries: number;
   /** Stream reconnects. */
@@ -57,6 +62,7 @@ export function createProducerStats(now: number = Date.now()): ProducerStats {
     canariesDropped: 0,
     filtered: 0,
     deadLettered: 0,
+    invalidUtf8: 0,
     retries: 0,
     reconnects: 0,
     lastAckedEventTimeMs: null,

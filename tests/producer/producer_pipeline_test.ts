@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/broker_server.ts";
 import { UsageError } from "../../lib/cli/usage_error.ts";
 import { runProducer } from "../../lib/producer/producer_pipeline.ts";
+import type { ProduceBatcher } from "../../lib/producer/produce_batcher.ts";
+import { producerMetrics } from "../../lib/producer/producer_metrics.ts";
+import { reportProgress } from "../../lib/producer/producer_progress.ts";
+import { createProducerStats } from "../../lib/producer/producer_stats.ts";
 import { testLogger, testProducerConfig } from "../_helpers/producer_setup.ts";
 import { readAllRecords } from "../_helpers/read_topic.ts";
 import { readRecordedLines, startSseServer } from "../_helpers/sse_server.ts";
@@ -417,3 +421,73 @@ function closedPort(): number {
   listener.close();
   return port;
 }
+
+Deno.test("runProducer forwards an event with invalid UTF-8 with U+FFFD in place of the bad bytes and counts it", async () => {
+  const dir = await Deno.makeTempDir();
+  const [good1, good2, good3] = await readRecordedLines(FILE, 3);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  /** The event's bytes with `bad` inserted inside its title. */
+  const withBadBytes = (line: string, bad: number[]) => {
+    const at = line.indexOf('"title":"') + '"title":"'.length;
+    return new Uint8Array([...encode(line.slice(0, at)), ...bad, ...encode(line.slice(at))]);
+  };
+  const source = {
+    async *messages() {
+      yield new SseMessage<ScannedRecentChange>("message", withBadBytes(good1!, [0xff, 0xfe]));
+      yield new SseMessage<ScannedRecentChange>("message", encode(good2!));
+      // a lone continuation byte in data that is not JSON either: dead-lettered, and counted
+      yield new SseMessage<ScannedRecentChange>("message", new Uint8Array([0x7b, 0x80]));
+      yield new SseMessage<ScannedRecentChange>("message", encode(good3!));
+    },
+  };
+  await using broker = await startBroker({ dataDir: `${dir}/broker` });
+  const { log, sink } = testLogger();
+  const stats = await runProducer(
+    testProducerConfig({ KAFKA_REST_URL: broker.url.href, STATE_DIR: `${dir}/state` }, [
+      "--max-events",
+      "3",
+    ]),
+    { log, signal: new AbortController().signal, source },
+  );
+  assert.equal(stats.eventsProduced, 3);
+  assert.equal(stats.deadLettered, 1);
+  assert.equal((stats as { invalidUtf8?: number }).invalidUtf8, 2);
+  const records = await readAllRecords(broker.url, TOPIC);
+  const first = JSON.parse(good1!) as Ev;
+  const forwarded = records.find((r) => (r.value as Ev).meta.id === first.meta.id)!;
+  assert.equal((forwarded.value as Ev).title, "\uFFFD\uFFFD" + first.title);
+  const warnings = sink.records.filter((r) => /not valid UTF-8/.test(r.message));
+  assert.equal(warnings.length, 2);
+  assert.equal(warnings[0]!.level, "warn");
+  assert.equal(warnings[0]!.properties.metaId, first.meta.id);
+  const stopped = sink.records.find((r) => r.message === "stopped")!;
+  assert.equal(stopped.properties.invalidUtf8, 2);
+  const metrics = producerMetrics({ stats, idleTimeoutMs: 1000 }).registry.render();
+  assert.match(metrics, /^wikistream_producer_invalid_utf8_total 2$/m);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reportProgress() shows the count of events with invalid UTF-8 in the progress line", async () => {
+  const stats = createProducerStats(0);
+  stats.eventsIn = 10;
+  stats.invalidUtf8 = 2;
+  const { log, sink } = testLogger();
+  const stop = new AbortController();
+  let sleeps = 0;
+  await reportProgress(1000, {
+    clock: {
+      now: () => 1000 * sleeps,
+      sleep: (_ms, signal) => {
+        if (++sleeps > 1) stop.abort();
+        return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+      },
+    },
+    log,
+    stats,
+    batcher: { inFlight: 0, queued: 0 } as unknown as ProduceBatcher,
+    signal: stop.signal,
+  });
+  const progress = sink.records.filter((r) => r.message === "progress");
+  assert.equal(progress.length, 1);
+  assert.equal(progress[0]!.properties.invalidUtf8, 2);
+});

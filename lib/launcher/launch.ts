@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { redactUrlsInText } from "../cli/redact_url.ts";
 import { permissionFlags, PermissionPathError, PROGRAM_PROFILES } from "./program_permissions.ts";
 
 /** The repository root: the folder above `lib/`. */
@@ -54,7 +55,7 @@ export function planLaunch(
 }
 
 function writeErr(text: string): void {
-  Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+  Deno.stderr.writeSync(new TextEncoder().encode(redactUrlsInText(text) + "\n"));
 }
 
 /**
@@ -85,7 +86,9 @@ export async function launch(argv: readonly string[]): Promise<number> {
     throw error;
   }
   if (printOnly) {
-    Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(plan.args) + "\n"));
+    // the program's arguments may hold URLs with credentials (--stream-url http://user:pw@…)
+    const shown = plan.args.map((arg) => redactUrlsInText(arg));
+    Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(shown) + "\n"));
     return 0;
   }
   const child = new Deno.Command(Deno.execPath(), {

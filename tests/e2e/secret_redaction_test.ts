@@ -148,6 +148,21 @@ Deno.test({
         env: { KAFKA_REST_URL: proxy },
         args: ["--stream-url", stream, "--print-config"],
       });
+      // the launcher's own --print-flags prints the program's arguments
+      const flags = taskArgs("produce");
+      flags.splice(flags.length - 1, 0, "--print-flags");
+      const printed = await new Deno.Command(Deno.execPath(), {
+        args: [...flags, "--stream-url", stream],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      runs.push({
+        name: "launcher --print-flags produce",
+        code: printed.code,
+        output: new TextDecoder().decode(printed.stdout) + new TextDecoder().decode(printed.stderr),
+      });
+      assert.match(runs.at(-1)!.output, /--stream-url/);
       const produced = await run("produce (.env)", "produce", {
         dotenv: {
           ...common,

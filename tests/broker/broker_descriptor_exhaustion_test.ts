@@ -229,3 +229,29 @@ Deno.test("broker under a 256-descriptor limit survives a flood of 300 new topic
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("broker under a 256-descriptor limit outlives a flood of its metrics port (Deno.serve ends there on EMFILE)", async () => {
+  const { broker, dataDir, metricsPort } = await spawnLimited({});
+  const idle: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < IDLE_CONNECTIONS; i++) {
+      try {
+        idle.push(await Deno.connect({ hostname: "127.0.0.1", port: metricsPort }));
+      } catch {
+        break; // the metrics endpoint has stopped listening
+      }
+    }
+    for (let i = 0; i < 40 && !/metrics endpoint stopped/.test(broker.stderr()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(broker.stderr(), /metrics endpoint stopped: accepting a connection failed/);
+    await assertAlive(broker);
+    for (const c of idle) rawClose(c);
+    await produceAndConsume(asTestBroker(broker.url), "after-metrics-flood");
+    await stopCleanly(broker);
+  } finally {
+    for (const c of idle) rawClose(c);
+    await broker.kill("SIGKILL");
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -32,10 +32,21 @@ export async function main(): Promise<void> {
         maxRecordBytes: config.maxRecordBytes,
         advertisedUrl: config.advertisedUrl,
         faults: config.faults,
+        maxConnections: config.maxConnections,
+        headerTimeoutMs: config.headerTimeoutMs,
+        bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+        maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
+        maxTopics: config.maxTopics,
+        maxPartitions: config.maxPartitions,
+        maxOpenPartitions: config.maxOpenPartitions,
+        maxInstances: config.maxInstances,
+        maxInstancesPerGroup: config.maxInstancesPerGroup,
         log,
       }).catch((error) => {
         // Another process on the port is the user's to resolve: exit 2 with one line.
-        if (error instanceof Deno.errors.AddrInUse) {
+        // So is a limit that makes no sense (buffered bytes below one largest body).
+        if (error instanceof Deno.errors.AddrInUse || error instanceof RangeError) {
           throw new UsageError(error.message, { cause: error });
         }
         throw error;

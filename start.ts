@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BrokerStats } from "./lib/broker/broker_stats.ts";
+import { type BrokerStats, emptyBrokerStats } from "./lib/broker/broker_stats.ts";
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { createPipelineStats, PIPELINE_OPTIONS, runPipeline } from "./lib/start/pipeline_runner.ts";
 import { runProgram } from "./lib/cli/program.ts";
@@ -14,12 +14,7 @@ import { consumerMetrics } from "./lib/consumer/consumer_metrics.ts";
 import { combinedMetrics, runWithMetrics } from "./lib/metrics/program_metrics.ts";
 import { producerMetrics } from "./lib/producer/producer_metrics.ts";
 
-const NO_BROKER_YET: BrokerStats = {
-  requests: {},
-  serverErrors: 0,
-  partitions: [],
-  consumerInstances: 0,
-};
+const NO_BROKER_YET: BrokerStats = emptyBrokerStats();
 
 /** Runs the pipeline at the process edge. */
 export async function main(): Promise<void> {

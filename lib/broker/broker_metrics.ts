@@ -17,7 +17,8 @@ export interface BrokerMetricsOptions {
 /**
  * Metrics of the local broker (`wikistream_broker_*`): `requests_total{method}`,
  * `server_errors_total`, `topics`, `partition_end_offset{topic,partition}`,
- * `consumer_instances`. Healthy while it answers.
+ * `consumer_instances`, `refused_total{reason}`, `accept_errors_total`, `connections`,
+ * `open_partition_files`, `buffered_body_bytes`. Healthy while it answers.
  *
  * @param options the snapshot accessor
  * @returns registry and health check
@@ -62,6 +63,39 @@ export function brokerMetrics(options: BrokerMetricsOptions): ProgramMetrics {
         help: "live consumer instances",
         type: "gauge",
         samples: [{ value: s.consumerInstances }],
+      },
+      {
+        name: "wikistream_broker_refused_total",
+        help: "connections and requests refused by a limit, by reason",
+        type: "counter",
+        samples: Object.entries(s.refused).map(([reason, value]) => ({
+          labels: { reason },
+          value,
+        })),
+      },
+      {
+        name: "wikistream_broker_accept_errors_total",
+        help: "failed accepts of a connection (EMFILE and the like), each retried",
+        type: "counter",
+        samples: [{ value: s.acceptErrors }],
+      },
+      {
+        name: "wikistream_broker_connections",
+        help: "connections served now",
+        type: "gauge",
+        samples: [{ value: s.connections }],
+      },
+      {
+        name: "wikistream_broker_open_partition_files",
+        help: "partitions whose files are open now (two descriptors each)",
+        type: "gauge",
+        samples: [{ value: s.openPartitionFiles }],
+      },
+      {
+        name: "wikistream_broker_buffered_body_bytes",
+        help: "request-body bytes held by requests not yet answered",
+        type: "gauge",
+        samples: [{ value: s.bufferedBodyBytes }],
       },
     ];
   });

@@ -5,13 +5,19 @@
  *
  * {@linkcode startBroker} opens the data directory (recovering from crashes), listens,
  * and returns a {@linkcode RunningBroker}; `close()` ends pending reads, drains
- * requests, auto-commits and closes every file.
+ * requests, auto-commits and closes every file. Its limits (`broker_limits.ts`) bound
+ * connections, request bodies, topics, open files and consumer instances, so that what
+ * arrives on the socket cannot exhaust its descriptors or memory.
  *
  * @module
  */
 import type { Logger } from "../cli/log.ts";
 import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
+import { BodyBudget } from "./body_budget.ts";
+import { BodyReader } from "./body_reader.ts";
 import { BrokerError } from "./broker_error.ts";
+import { type BrokerLimitOptions, resolveBrokerLimits } from "./broker_limits.ts";
+import { type ConnectionServer, serveConnections } from "./connection_server.ts";
 import {
   assign,
   commit,
@@ -27,6 +33,7 @@ import {
 } from "./consumer_handlers.ts";
 import { ConsumerGroups } from "./consumer_groups.ts";
 import { DataNotifier } from "./data_notifier.ts";
+import { isOutOfDescriptors, outOfDescriptors } from "./descriptor_errors.ts";
 import { type FaultDecision, FaultInjector, parseFaultRule } from "./fault_injector.ts";
 import {
   isV2Type,
@@ -36,16 +43,16 @@ import {
   produceFormat,
 } from "./media_negotiation.ts";
 import { OffsetStore } from "./offset_store.ts";
+import { PartitionHandleCache } from "./partition_handle_cache.ts";
 import { DEFAULT_MAX_RECORD_BYTES, handleProduce, type ProduceContext } from "./produce_handler.ts";
-import { readJsonBody } from "./request_body.ts";
 import { TopicStore } from "./topic_store.ts";
-import type { BrokerStats } from "./broker_stats.ts";
+import { type BrokerCounts, type BrokerStats, createBrokerCounts } from "./broker_stats.ts";
 
 export { FaultInjector } from "./fault_injector.ts";
 export type { FaultRule } from "./fault_injector.ts";
 
-/** Options for {@linkcode startBroker}. */
-export interface BrokerOptions {
+/** Options for {@linkcode startBroker}; the limits are described in `broker_limits.ts`. */
+export interface BrokerOptions extends BrokerLimitOptions {
   /** Directory of the durable logs (created if missing). */
   dataDir: string;
   /** Address to bind. @default "127.0.0.1" */
@@ -101,7 +108,8 @@ interface Services {
   options: BrokerOptions;
   shutdown: AbortSignal;
   log: Logger | undefined;
-  counts: { requests: Record<string, number>; serverErrors: number };
+  bodies: BodyReader;
+  counts: BrokerCounts;
 }
 
 type Handler = (
@@ -127,8 +135,15 @@ function json(status: number, body: unknown, contentType = V2_JSON): Response {
   });
 }
 
-function errorResponse(status: number, errorCode: number, message: string): Response {
-  return json(status, { error_code: errorCode, message });
+function errorResponse(
+  status: number,
+  errorCode: number,
+  message: string,
+  retryAfterS?: number,
+): Response {
+  const response = json(status, { error_code: errorCode, message });
+  if (retryAfterS !== undefined) response.headers.set("retry-after", String(retryAfterS));
+  return response;
 }
 
 function noContent(): Response {
@@ -150,10 +165,10 @@ function requireV2Body(req: Request): void {
   }
 }
 
-async function v2Body(req: Request): Promise<unknown> {
+async function v2Body(req: Request, s: Services): Promise<unknown> {
   requireV2Body(req);
   if (negotiateV2(req.headers.get("accept")) === undefined) throw NOT_ACCEPTABLE;
-  return await readJsonBody(req);
+  return await s.bodies.readJson(req);
 }
 
 const NOT_ACCEPTABLE = new BrokerError(406, 406, "");
@@ -216,7 +231,7 @@ async function produce(
   if (!format) throw new BrokerError(415, 415, "HTTP 415 Unsupported Media Type");
   const type = negotiateV2(req.headers.get("accept"));
   if (type === undefined) return new Response(null, { status: 406 });
-  const body = await readJsonBody(req);
+  const body = await s.bodies.readJson(req);
   const topic = params[0]!;
   let pathPartition: number | undefined;
   if (params[1] !== undefined) {
@@ -339,7 +354,7 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^/consumers/${SEGMENT}/?$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         const root = rootOf(req, s);
         const group = p[0]!;
         const created = createInstance(
@@ -357,7 +372,7 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/?$`),
     methods: {
       DELETE: async (req, p, s) => {
-        await v2Body(req);
+        await v2Body(req, s);
         await s.groups.close(instanceOf(p, s), "deleted");
         return noContent();
       },
@@ -367,14 +382,14 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/subscription$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         await subscribe(s.consumers, instanceOf(p, s), body);
         return noContent();
       },
       GET: (req, p, s) =>
         Promise.resolve(v2(req, 200, getSubscription(s.consumers, instanceOf(p, s)))),
       DELETE: async (req, p, s) => {
-        await v2Body(req);
+        await v2Body(req, s);
         await unsubscribe(s.consumers, instanceOf(p, s));
         return noContent();
       },
@@ -384,7 +399,7 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/assignments$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         await assign(instanceOf(p, s), body);
         return noContent();
       },
@@ -395,7 +410,7 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/positions$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         await seek(s.consumers, instanceOf(p, s), body);
         return noContent();
       },
@@ -405,7 +420,7 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/positions/(beginning|end)$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         await seekTo(s.consumers, instanceOf(p, s), body, p[2] as "beginning" | "end");
         return noContent();
       },
@@ -416,11 +431,11 @@ const ROUTES: Route[] = [
     pattern: new RegExp(`^${INSTANCE}/offsets$`),
     methods: {
       POST: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         return v2(req, 200, await commit(s.consumers, instanceOf(p, s), body));
       },
       GET: async (req, p, s) => {
-        const body = await v2Body(req);
+        const body = await v2Body(req, s);
         return v2(req, 200, committed(s.consumers, instanceOf(p, s), body));
       },
     },
@@ -432,7 +447,7 @@ const ROUTES: Route[] = [
       GET: (_req, _p, s) =>
         Promise.resolve(json(200, { rules: s.faults.rules }, "application/json")),
       POST: async (req, _p, s) => {
-        const body = await readJsonBody(req);
+        const body = await s.bodies.readJson(req);
         let rule;
         try {
           rule = parseFaultRule(body);
@@ -509,13 +524,15 @@ async function handle(req: Request, s: Services): Promise<Response> {
     const response = await route(req, s);
     if (response.status >= 500) s.counts.serverErrors++;
     return response;
-  } catch (error) {
+  } catch (thrown) {
+    const error = isOutOfDescriptors(thrown) ? outOfDescriptors(thrown) : thrown;
     if (error instanceof BrokerError) {
       if (error.status === 406 && error.errorCode === 406) {
         return new Response(null, { status: 406 });
       }
+      if (error.refusal) s.counts.refused[error.refusal]++;
       if (error.status >= 500) s.counts.serverErrors++;
-      return errorResponse(error.status, error.errorCode, error.message);
+      return errorResponse(error.status, error.errorCode, error.message, error.retryAfterS);
     }
     s.counts.serverErrors++;
     s.log?.error("request failed", {
@@ -525,16 +542,18 @@ async function handle(req: Request, s: Services): Promise<Response> {
     });
     return errorResponse(500, 500, "Internal Server Error");
   } finally {
-    if (req.body && !req.bodyUsed) await req.body.cancel().catch(() => {});
+    s.bodies.release(req);
+    if (req.body && !req.body.locked) await req.body.cancel().catch(() => {});
   }
 }
 
 /**
  * Opens the data directory and starts serving.
  *
- * @param options data directory, address and behaviour
+ * @param options data directory, address, behaviour and limits
  * @returns the running broker
  * @throws {Deno.errors.AddrInUse} naming the port when another process holds it
+ * @throws {RangeError} when a limit is not a positive integer
  * @example Start a broker for a test
  * ```ts ignore
  * await using broker = await startBroker({ dataDir: await Deno.makeTempDir() });
@@ -543,8 +562,15 @@ async function handle(req: Request, s: Services): Promise<Response> {
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const log = options.log;
+  const limits = resolveBrokerLimits(options);
   await Deno.mkdir(options.dataDir, { recursive: true });
-  const topics = await TopicStore.open(options.dataDir, { log });
+  const handles = new PartitionHandleCache(limits.maxOpenPartitions);
+  const topics = await TopicStore.open(options.dataDir, {
+    log,
+    handles,
+    maxTopics: limits.maxTopics,
+    maxPartitions: limits.maxPartitions,
+  });
   let offsets: OffsetStore;
   try {
     offsets = await OffsetStore.open(`${options.dataDir}/offsets.log`, { log });
@@ -554,9 +580,23 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   }
   const notifier = new DataNotifier();
   const instanceTimeoutMs = options.instanceTimeoutMs ?? 300_000;
-  const groups = new ConsumerGroups({ topics, offsets, notifier, instanceTimeoutMs, log });
+  const groups = new ConsumerGroups({
+    topics,
+    offsets,
+    notifier,
+    instanceTimeoutMs,
+    maxInstances: limits.maxInstances,
+    maxInstancesPerGroup: limits.maxInstancesPerGroup,
+    log,
+  });
   const faults = new FaultInjector();
   const shutdown = new AbortController();
+  const bodies = new BodyReader({
+    maxBodyBytes: limits.maxBodyBytes,
+    idleTimeoutMs: limits.bodyIdleTimeoutMs,
+    budget: new BodyBudget(limits.maxBufferedBytes),
+    signal: shutdown.signal,
+  });
   const services: Services = {
     topics,
     offsets,
@@ -574,15 +614,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     options,
     shutdown: shutdown.signal,
     log,
-    counts: { requests: {}, serverErrors: 0 },
+    bodies,
+    counts: createBrokerCounts(),
   };
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const counts = services.counts;
+  let server: ConnectionServer;
   try {
-    server = Deno.serve({
+    server = serveConnections({
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 0,
-      onListen: () => {},
-    }, (req) => handle(req, services));
+      handler: (req) => handle(req, services),
+      maxConnections: limits.maxConnections,
+      headerTimeoutMs: limits.headerTimeoutMs,
+      onRefused: (reason) => counts.refused[reason]++,
+      onAcceptError: () => counts.acceptErrors++,
+      log,
+    });
   } catch (error) {
     await offsets.close();
     await topics.close();
@@ -633,8 +680,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       groups.expireAll().catch((error) => log?.error("instance expiry failed", { error }));
     },
     stats: () => ({
-      requests: { ...services.counts.requests },
-      serverErrors: services.counts.serverErrors,
+      requests: { ...counts.requests },
+      serverErrors: counts.serverErrors,
+      refused: { ...counts.refused },
+      acceptErrors: counts.acceptErrors,
+      connections: server.connections,
+      openPartitionFiles: handles.stats().open,
+      bufferedBodyBytes: bodies.heldBytes,
       partitions: topics.names().flatMap((name) =>
         (topics.get(name)?.partitions ?? []).map((p, partition) => ({
           topic: name,

@@ -2,7 +2,8 @@
  * Consumer groups of the local broker: instance registry, lazy rebalancing with the
  * range assignor (on the next read after a member joins, leaves, expires or changes its
  * subscription, or after a topic is created), auto-commit on revocation and close, and
- * idle expiry after `consumer.instance.timeout.ms`.
+ * idle expiry after `consumer.instance.timeout.ms`. The instances of a group and of the
+ * broker are bounded; creating one more answers 429 (42901) until one leaves or expires.
  *
  * @module
  */
@@ -29,6 +30,10 @@ export interface ConsumerGroupsOptions {
   notifier: DataNotifier;
   /** Idle time after which an instance is destroyed. */
   instanceTimeoutMs: number;
+  /** Most live instances of the broker. @default no limit */
+  maxInstances?: number;
+  /** Most live instances of one group. @default no limit */
+  maxInstancesPerGroup?: number;
   /** Logger. */
   log?: Logger;
   /** Current time in ms. @default Date.now */
@@ -75,17 +80,18 @@ export class ConsumerGroups {
    * @param id the instance id
    * @param config the settings
    * @returns the instance
-   * @throws {BrokerError} 40902 when the id is taken in the group
+   * @throws {BrokerError} 40902 when the id is taken in the group, 42901 at a limit
    */
   create(group: string, id: string, config: InstanceConfig): ConsumerInstance {
-    const g = this.#group(group);
-    if (g.members.has(id)) {
+    if (this.#groups.get(group)?.members.has(id)) {
       throw new BrokerError(
         409,
         40902,
         "Consumer with specified consumer ID already exists in the specified consumer group.",
       );
     }
+    this.#checkLimits(group);
+    const g = this.#group(group);
     const ctx: InstanceContext = {
       topics: this.#options.topics,
       offsets: this.#options.offsets,
@@ -97,6 +103,32 @@ export class ConsumerGroups {
     g.members.set(id, instance);
     this.#options.log?.debug("consumer instance created", { group, instance: id });
     return instance;
+  }
+
+  #checkLimits(group: string): void {
+    const perGroup = this.#options.maxInstancesPerGroup ?? Infinity;
+    const inGroup = this.#groups.get(group)?.members.size ?? 0;
+    if (inGroup >= perGroup) {
+      throw new BrokerError(
+        429,
+        42901,
+        `Cannot create a consumer instance in group "${group}": it has ${inGroup} instances, ` +
+          `the limit (BROKER_MAX_INSTANCES_PER_GROUP) is ${perGroup}; delete one or wait for ` +
+          "an idle one to expire",
+        { refusal: "group_instances", retryAfterS: 1 },
+      );
+    }
+    const total = this.#options.maxInstances ?? Infinity;
+    const live = this.size;
+    if (live >= total) {
+      throw new BrokerError(
+        429,
+        42901,
+        `Cannot create a consumer instance: the broker has ${live} instances, the limit ` +
+          `(BROKER_MAX_INSTANCES) is ${total}; delete one or wait for an idle one to expire`,
+        { refusal: "instances", retryAfterS: 1 },
+      );
+    }
   }
 
   /**

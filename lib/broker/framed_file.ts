@@ -7,10 +7,15 @@
  * never served. {@linkcode FramedFile.append} writes a group of frames and flushes them
  * to disk (`fdatasync`) before it resolves: acknowledged means durable.
  *
+ * Opened with a {@linkcode PartitionHandleCache}, the file holds no descriptor between
+ * uses: its handles are opened through the cache when it is read or written (see
+ * {@linkcode FramedFile.pin}) and closed by the cache when it needs the room.
+ *
  * @module
  */
 import { crc32 } from "node:zlib";
 import type { Logger } from "../cli/log.ts";
+import type { HandleLease, PartitionHandleCache } from "./partition_handle_cache.ts";
 
 /** Bytes before each payload: length and checksum. */
 export const FRAME_HEADER_BYTES = 8;
@@ -27,6 +32,26 @@ export interface FramedFileOptions {
   onFrame?: FrameVisitor;
   /** Reports truncated tails. */
   log?: Logger;
+  /** Opens the handles on use and closes them when idle. @default handles stay open */
+  handles?: PartitionHandleCache;
+}
+
+/** The two handles of an open framed file: appends and reads keep separate positions. */
+interface FileHandles {
+  writer: Deno.FsFile;
+  reader: Deno.FsFile;
+  close(): void;
+}
+
+function fileHandles(writer: Deno.FsFile, reader: Deno.FsFile): FileHandles {
+  return {
+    writer,
+    reader,
+    close() {
+      writer.close();
+      reader.close();
+    },
+  };
 }
 
 /**
@@ -47,9 +72,12 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 /** An open framed file: appends are serialized and flushed in groups. */
 export class FramedFile {
   readonly #path: string;
-  readonly #writer: Deno.FsFile;
-  readonly #reader: Deno.FsFile;
+  readonly #cache: PartitionHandleCache | undefined;
+  /** The handles when there is no cache (open until {@linkcode FramedFile.close}). */
+  readonly #own: FileHandles | undefined;
   #size: number;
+  /** Bytes on disk: where the writer is positioned when its handles are opened again. */
+  #written: number;
   #pending: Uint8Array[] = [];
   #pendingWaiters: PromiseWithResolvers<void>[] = [];
   #flushing: Promise<void> | undefined;
@@ -57,18 +85,25 @@ export class FramedFile {
   #failed: Error | undefined;
   #closed = false;
 
-  private constructor(path: string, writer: Deno.FsFile, reader: Deno.FsFile, size: number) {
+  private constructor(
+    path: string,
+    size: number,
+    cache: PartitionHandleCache | undefined,
+    own: FileHandles | undefined,
+  ) {
     this.#path = path;
-    this.#writer = writer;
-    this.#reader = reader;
     this.#size = size;
+    this.#written = size;
+    this.#cache = cache;
+    this.#own = own;
   }
 
   /**
    * Opens (creating if needed) a framed file, replays its frames and truncates a torn tail.
+   * With a handle cache, the file is closed again once it has been checked.
    *
    * @param path the file
-   * @param options frame visitor and logger
+   * @param options frame visitor, logger and handle cache
    * @returns the open file, positioned for appends
    */
   static async open(path: string, options: FramedFileOptions = {}): Promise<FramedFile> {
@@ -85,11 +120,19 @@ export class FramedFile {
         await writer.truncate(good);
         await writer.syncData();
       }
+      if (options.handles) {
+        writer.close();
+        return new FramedFile(path, good, options.handles, undefined);
+      }
       await writer.seek(good, Deno.SeekMode.Start);
       const reader = await Deno.open(path, { read: true });
-      return new FramedFile(path, writer, reader, good);
+      return new FramedFile(path, good, undefined, fileHandles(writer, reader));
     } catch (error) {
-      writer.close();
+      try {
+        writer.close();
+      } catch {
+        // already closed
+      }
       throw error;
     }
   }
@@ -102,6 +145,37 @@ export class FramedFile {
   /** Bytes in the file including queued appends (the position of the next frame). */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * Keeps the file's handles open until the lease is disposed, opening them first when
+   * needed. A caller pins before it changes anything that depends on an append happening,
+   * so that failing to open (for example with no descriptor left) changes nothing.
+   *
+   * @returns the lease
+   * @throws whatever opening the file throws
+   */
+  pin(): Promise<Disposable> {
+    return this.#lease();
+  }
+
+  #lease(): Promise<HandleLease<FileHandles>> {
+    if (this.#own) {
+      return Promise.resolve({ handles: this.#own, [Symbol.dispose]: () => {} });
+    }
+    return this.#cache!.acquire(this, () => this.#openHandles());
+  }
+
+  async #openHandles(): Promise<FileHandles> {
+    const writer = await Deno.open(this.#path, { read: true, write: true });
+    try {
+      await writer.seek(this.#written, Deno.SeekMode.Start);
+      const reader = await Deno.open(this.#path, { read: true });
+      return fileHandles(writer, reader);
+    } catch (error) {
+      writer.close();
+      throw error;
+    }
   }
 
   /**
@@ -133,8 +207,11 @@ export class FramedFile {
         this.#pendingWaiters = [];
         try {
           if (this.#failed) throw this.#failed;
-          await writeAll(this.#writer, concat(chunks));
-          await this.#writer.syncData();
+          const data = concat(chunks);
+          using lease = await this.#lease();
+          await writeAll(lease.handles.writer, data);
+          await lease.handles.writer.syncData();
+          this.#written += data.length;
           for (const w of waiters) w.resolve();
         } catch (error) {
           this.#failed ??= new Error(`Cannot write to "${this.#path}": the log is now read-only`, {
@@ -157,11 +234,13 @@ export class FramedFile {
    */
   read(position: number, length: number): Promise<Uint8Array> {
     const run = this.#readLock.then(async () => {
+      using lease = await this.#lease();
+      const reader = lease.handles.reader;
       const buf = new Uint8Array(length);
-      await this.#reader.seek(position, Deno.SeekMode.Start);
+      await reader.seek(position, Deno.SeekMode.Start);
       let filled = 0;
       while (filled < length) {
-        const n = await this.#reader.read(buf.subarray(filled));
+        const n = await reader.read(buf.subarray(filled));
         if (n === null) throw new RangeError(`Cannot read "${this.#path}": unexpected end of file`);
         filled += n;
       }
@@ -177,8 +256,8 @@ export class FramedFile {
     this.#closed = true;
     while (this.#flushing) await this.#flushing;
     await this.#readLock;
-    this.#writer.close();
-    this.#reader.close();
+    if (this.#own) this.#own.close();
+    else this.#cache!.evict(this);
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import type { Logger } from "../cli/log.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, FramedFile } from "./framed_file.ts";
+import type { PartitionHandleCache } from "./partition_handle_cache.ts";
 
 /** Flag: the key bytes are JSON text. */
 export const KEY_IS_JSON = 1;
@@ -42,6 +43,8 @@ export interface StoredRecord extends NewRecord {
 export interface PartitionLogOptions {
   /** Reports truncated tails. */
   log?: Logger;
+  /** Opens the file on use and closes it when idle. @default the file stays open */
+  handles?: PartitionHandleCache;
 }
 
 /**
@@ -111,10 +114,11 @@ export class PartitionLog {
    * @returns the open log
    */
   static async open(path: string, options: PartitionLogOptions = {}): Promise<PartitionLog> {
-    let positions: Float64Array = new Float64Array(1024);
+    let positions: Float64Array = new Float64Array(16);
     let count = 0;
     const file = await FramedFile.open(path, {
       log: options.log,
+      handles: options.handles,
       onFrame: (_payload, position) => {
         if (count + 1 >= positions.length) positions = grow(positions, count + 2);
         positions[count++] = position;
@@ -152,6 +156,8 @@ export class PartitionLog {
    * @returns the offset of the first record
    */
   async append(records: readonly NewRecord[]): Promise<number> {
+    // opening the file may fail (no descriptor left): do it before the index changes
+    using _pinned = await this.#file.pin();
     const base = this.#next;
     const frames: Uint8Array[] = [];
     if (this.#next + records.length + 1 >= this.#positions.length) {

@@ -1,40 +1,11 @@
 /**
- * Request-body parsing with the REST Proxy's Jackson behaviour (contract §1.3):
- * malformed JSON → 400, an unknown field → 422 "Unrecognized field: <name>",
- * a wrong JSON type → 400.
+ * Request-body field checks with the REST Proxy's Jackson behaviour (contract §1.3):
+ * an unknown field → 422 "Unrecognized field: <name>", a wrong JSON type → 400. Reading
+ * the body (malformed JSON → 400, limits) is `body_reader.ts`.
  *
  * @module
  */
 import { BrokerError } from "./broker_error.ts";
-
-/** Largest request body read, a bound on memory (the real proxy has none). */
-export const MAX_BODY_BYTES = 128 * 1024 * 1024;
-
-/**
- * Reads and parses a JSON body.
- *
- * @param request the request
- * @returns the parsed value, or undefined for an empty body
- * @throws {BrokerError} 400 for malformed JSON, 413 for an oversized body
- */
-export async function readJsonBody(request: Request): Promise<unknown> {
-  const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_BODY_BYTES) {
-    await request.body?.cancel();
-    throw new BrokerError(413, 413, `Request body too large: limit is ${MAX_BODY_BYTES} bytes`);
-  }
-  const text = await request.text();
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new BrokerError(
-      400,
-      400,
-      `Unexpected character in JSON body: ${error instanceof Error ? error.message : error}`,
-    );
-  }
-}
 
 /**
  * Checks that a value is a JSON object with only known fields.

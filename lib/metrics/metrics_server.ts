@@ -40,7 +40,11 @@ export interface MetricsServer {
   port: number;
   /** The address actually bound. */
   hostname: string;
-  /** Settles when the server has stopped (after the signal aborts). */
+  /**
+   * Resolves when the server has stopped: after the signal aborts, or when Deno's accept
+   * loop fails (for example `EMFILE`, "Too many open files"), which is logged and leaves the
+   * program running without its endpoint (`/healthz` then fails, as it should).
+   */
   finished: Promise<void>;
 }
 
@@ -113,5 +117,12 @@ export function serveMetrics(options: ServeMetricsOptions): MetricsServer | unde
   options.log.info("serving metrics", {
     url: `http://${addr.hostname}:${addr.port}/metrics`,
   });
-  return { port: addr.port, hostname: addr.hostname, finished: server.finished };
+  // Deno.serve ends on the first failed accept and rejects `finished`: never let that
+  // unhandled rejection end the program
+  const finished = server.finished.catch((error) => {
+    options.log.error("metrics endpoint stopped: accepting a connection failed", {
+      error: describeError(error),
+    });
+  });
+  return { port: addr.port, hostname: addr.hostname, finished };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { embeddedBrokerLimitOptions } from "../broker/broker_config.ts";
 import { intOption, stringOption } from "../cli/config_options.ts";
 import { CONSUMER_OPTIONS } from "../consumer/consumer_config.ts";
 import { PRODUCER_OPTIONS } from "../producer/producer_config.ts";
@@ -38,6 +39,7 @@ export const PIPELINE_OPTIONS = {
     min: 1,
     max: 1000,
   }),
+  ...embeddedBrokerLimitOptions(),
   catchUpTimeoutMs: intOption({
     env: "START_CATCH_UP_TIMEOUT_MS",
     flag: "catch-up-timeout-ms",

@@ -104,6 +104,16 @@ export async function runPipeline(
     dataDir: config.brokerDataDir,
     port: config.brokerPort,
     partitions: config.brokerPartitions,
+    maxConnections: config.brokerMaxConnections,
+    headerTimeoutMs: config.brokerHeaderTimeoutMs,
+    bodyIdleTimeoutMs: config.brokerBodyIdleTimeoutMs,
+    maxBodyBytes: config.brokerMaxBodyBytes,
+    maxBufferedBytes: config.brokerMaxBufferedBytes,
+    maxTopics: config.brokerMaxTopics,
+    maxPartitions: config.brokerMaxPartitions,
+    maxOpenPartitions: config.brokerMaxOpenPartitions,
+    maxInstances: config.brokerMaxInstances,
+    maxInstancesPerGroup: config.brokerMaxInstancesPerGroup,
     log: log.child("broker"),
   }).catch((error) => {
     if (error instanceof Deno.errors.AddrInUse) {

@@ -18,6 +18,11 @@ export interface SpawnBrokerOptions {
   env?: Record<string, string>;
   /** Longest wait for the ready line. @default 20000 */
   readyTimeoutMs?: number;
+  /**
+   * A command that runs the broker in its place, such as `["prlimit", "--nofile=256:256"]`;
+   * it must exec the broker (keep its pid) so that signals reach it.
+   */
+  wrapper?: string[];
 }
 
 /** A running broker subprocess. */
@@ -26,6 +31,8 @@ export interface BrokerProcess {
   url: URL;
   /** The child process. */
   child: Deno.ChildProcess;
+  /** The broker's stderr so far (the last 8 KiB). */
+  stderr(): string;
   /** Sends a signal and waits for the process to exit (and its pipes to close). */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -41,14 +48,16 @@ const READY_REGEXP = /wikistream broker listening on (http:\/\/\S+)/;
  */
 export async function spawnBroker(options: SpawnBrokerOptions): Promise<BrokerProcess> {
   const env = { LOG_FORMAT: "json", LOG_LEVEL: "warn", ...options.env };
-  const child = new Deno.Command(Deno.execPath(), {
-    args: programArgs("broker", [
-      "--data-dir",
-      options.dataDir,
-      "--port",
-      String(options.port ?? 0),
-      ...(options.extraArgs ?? []),
-    ], env),
+  const args = programArgs("broker", [
+    "--data-dir",
+    options.dataDir,
+    "--port",
+    String(options.port ?? 0),
+    ...(options.extraArgs ?? []),
+  ], env);
+  const [command, ...prefix] = options.wrapper ?? [Deno.execPath()];
+  const child = new Deno.Command(command!, {
+    args: options.wrapper ? [...prefix, Deno.execPath(), ...args] : args,
     env,
     stdin: "null",
     stdout: "piped",
@@ -106,5 +115,5 @@ export async function spawnBroker(options: SpawnBrokerOptions): Promise<BrokerPr
       `Cannot start the broker subprocess: no ready line on stdout; stderr: ${stderrTail}`,
     );
   }
-  return { url, child, kill };
+  return { url, child, kill, stderr: () => stderrTail };
 }

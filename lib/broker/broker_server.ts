@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { sleepUnlessAborted, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
 import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
 import { BodyBudget } from "./body_budget.ts";
@@ -488,7 +489,7 @@ async function route(req: Request, s: Services): Promise<Response> {
     if (!r.admin) {
       fault = s.faults.decide(req.method, path);
       if (fault && fault.recordFault === undefined) {
-        if (fault.delayMs > 0) await abortableDelay(fault.delayMs, s.shutdown);
+        if (fault.delayMs > 0) await sleepUnlessAborted(SYSTEM_CLOCK, fault.delayMs, s.shutdown);
         if (fault.error) {
           await req.body?.cancel();
           return errorResponse(fault.error.status, fault.error.errorCode, fault.error.message);
@@ -504,18 +505,6 @@ async function route(req: Request, s: Services): Promise<Response> {
     return await handler(req, params, s, fault);
   }
   return errorResponse(404, 404, "HTTP 404 Not Found");
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function handle(req: Request, s: Services): Promise<Response> {

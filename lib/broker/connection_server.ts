@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { sleepUnlessAborted, SYSTEM_CLOCK } from "../cli/delay.ts";
 import type { Logger } from "../cli/log.ts";
 import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
 import { denoServeHttp, type HttpConn, type RequestEvent } from "./_serve_http.ts";
@@ -296,7 +297,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
           });
           failures = 0;
         }
-        await pause(backoff, stopping.signal);
+        await sleepUnlessAborted(SYSTEM_CLOCK, backoff, stopping.signal);
         continue;
       }
       backoff = 0;
@@ -399,16 +400,4 @@ function closeQuietly(resource: { close(): void }): void {
   } catch {
     // already closed
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

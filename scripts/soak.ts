@@ -14,6 +14,7 @@
 import { readReplayEvents } from "../lib/replay/replay_events.ts";
 import { queryParquet } from "../tests/_helpers/duckdb.ts";
 import { programArgs } from "../tests/_helpers/program_command.ts";
+import { spawnReplayTask } from "../tests/_helpers/replay_task.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SAMPLE = "samples/recentchange-sample.ndjson.gz";
@@ -39,29 +40,6 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
-}
-
-async function spawnReplay(rate: number): Promise<{ url: URL; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "replay", "--port", "0", "--rate", String(rate), SAMPLE],
-    cwd: ROOT.pathname,
-    env: { LOG_FORMAT: "json", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`replay did not start: ${text}`);
-    text += value;
-    const m = /wikistream replay serving \d+ events on (\S+)/.exec(text);
-    if (m) {
-      reader.releaseLock();
-      child.stdout.cancel().catch(() => {});
-      return { url: new URL(m[1]!), child };
-    }
-  }
 }
 
 /** The deepest descendant of `pid` (the launcher starts the program as its child). */
@@ -236,7 +214,7 @@ async function malformed(base: URL, port: number, n: number, tally: Tally): Prom
 const dir = await Deno.makeTempDir({ prefix: "wikistream-soak-" });
 const sample = await readReplayEvents([new URL(SAMPLE, ROOT).pathname]);
 const rate = Math.max(1, Math.ceil(sample.length / SECONDS));
-const replay = await spawnReplay(rate);
+const replay = await spawnReplayTask(["--port", "0", "--rate", String(rate), SAMPLE]);
 const brokerPort = freePort();
 const base = new URL(`http://127.0.0.1:${brokerPort}/`);
 let exitCode = 0;

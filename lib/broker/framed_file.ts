@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { concatBytes } from "../cli/concat_bytes.ts";
 import { crc32 } from "node:zlib";
 import type { Logger } from "../cli/log.ts";
 import type { HandleLease, PartitionHandleCache } from "./partition_handle_cache.ts";
@@ -207,7 +208,7 @@ export class FramedFile {
         this.#pendingWaiters = [];
         try {
           if (this.#failed) throw this.#failed;
-          const data = concat(chunks);
+          const data = concatBytes(chunks);
           using lease = await this.#lease();
           await writeAll(lease.handles.writer, data);
           await lease.handles.writer.syncData();
@@ -264,19 +265,6 @@ export class FramedFile {
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await file.write(data.subarray(written));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 async function readAt(file: Deno.FsFile, position: number, buf: Uint8Array): Promise<number> {

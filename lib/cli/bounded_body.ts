@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from "./concat_bytes.ts";
 
 /** How much of an error body is read (the rest is cancelled unread), in bytes. */
 export const ERROR_BODY_MAX_BYTES = 8 * 1024;
@@ -42,19 +43,6 @@ function declaredLength(response: Response): number | undefined {
   return Number(text);
 }
 
-function join(parts: Uint8Array[], length: number): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1 && parts[0]!.buffer instanceof ArrayBuffer) {
-    return parts[0] as Uint8Array<ArrayBuffer>;
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /**
  * Reads at most `limit` bytes of a body; cancels the rest.
  *
@@ -74,11 +62,11 @@ async function readPrefix(
   try {
     while (true) {
       const { done, value } = await reader.read();
-      if (done) return { bytes: join(parts, length), more: false };
+      if (done) return { bytes: concatBytes(parts, length), more: false };
       if (length + value.length > limit) {
         parts.push(value.subarray(0, limit - length));
         length = limit;
-        return { bytes: join(parts, length), more: true };
+        return { bytes: concatBytes(parts, length), more: true };
       }
       parts.push(value);
       length += value.length;

@@ -1,7 +1,7 @@
 /**
  * The typed context the consumer's parts share: {@linkcode ConsumeContext} holds what
  * `runConsumer` wires once (clients, lake, signals), {@linkcode ConsumeState} what the
- * consume loop moves forward (one lane per partition taken on, the current step).
+ * consume loop reports of its progress (the current step).
  *
  * @module
  */
@@ -12,7 +12,6 @@ import type { LakeLayout } from "../lake/lake_layout.ts";
 import type { ConsumerConfig } from "./consumer_config.ts";
 import type { ConsumerSession } from "./consumer_session.ts";
 import type { ConsumerStats } from "./consumer_stats.ts";
-import type { PartitionLane } from "./partition_lane.ts";
 
 /** What the consumer's parts use, wired once by `runConsumer`. */
 export interface ConsumeContext {
@@ -46,6 +45,4 @@ export interface ConsumeContext {
 export interface ConsumeState {
   /** What the pipeline is doing, for the log line of a stop that abandons it. */
   step: string;
-  /** The partitions taken on, with what this consumer knows and holds for each. */
-  lanes: Map<number, PartitionLane>;
 }

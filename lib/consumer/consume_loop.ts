@@ -41,7 +41,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     maxBufferBytes: config.maxBufferBytes,
   };
   const budget = new ErrorBudget({ maxRate: config.dlqMaxErrorRate });
-  const lanes = new PartitionLanes(ctx, state.lanes);
+  const lanes = new PartitionLanes(ctx);
   const seal = async (lane: PartitionLane, reason: RotationReason): Promise<boolean> => {
     const current = lane.unit!;
     lane.unit = undefined;
@@ -176,10 +176,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     stats.bufferBytes = lanes.bufferBytes;
     lanes.publishPositions();
     if (config.progressIntervalMs > 0 && now - progressAt >= config.progressIntervalMs) {
-      log.info("progress", {
-        ...progressProperties(stats, progressRecords, now - progressAt, now),
-        ...laneProperties(state.lanes, now),
-      });
+      log.info("progress", progressProperties(stats, progressRecords, now - progressAt, now));
       progressAt = now;
       progressRecords = stats.recordsIn;
     }
@@ -201,28 +198,4 @@ function addTo(unit: LakeUnit, item: Item): RecordOutcome {
   if (item.kind === "record") return unit.add(item.record);
   unit.addPoison(item.record);
   return "dlq";
-}
-
-/**
- * The per-partition part of a progress line: the lake's last offset and the event-time lag
- * of each partition taken on.
- *
- * @param lanes the lanes
- * @param nowMs the current time
- * @returns `positions` (`p:offset,…`) and `lagSeconds` (`p:s,…`)
- */
-export function laneProperties(
-  lanes: ReadonlyMap<number, PartitionLane>,
-  nowMs: number,
-): { partitions: string; positions: string; lagSeconds: string } {
-  const sorted = [...lanes.values()].sort((a, b) => a.partition - b.partition);
-  return {
-    partitions: sorted.map((l) => l.partition).join(",") || "none",
-    positions: sorted.map((l) => `${l.partition}:${l.lakeEnd ?? "-"}`).join(","),
-    lagSeconds: sorted.map((l) =>
-      `${l.partition}:${
-        l.newestEventTimeMs === undefined ? "-" : Math.round((nowMs - l.newestEventTimeMs) / 1000)
-      }`
-    ).join(","),
-  };
 }

@@ -199,7 +199,7 @@ export async function runConsumer(
     owner,
     redoStallMs: options.redoStallMs ?? 600_000,
   };
-  const state: ConsumeState = { step: "starting", lanes: new Map() };
+  const state: ConsumeState = { step: "starting" };
 
   try {
     log.info("consumer starting", {

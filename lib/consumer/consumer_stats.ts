@@ -131,6 +131,7 @@ export function progressProperties(
     duplicates: stats.duplicates,
     rotations: rotations || "none",
     owned: stats.partitionsOwned.join(",") || "unknown",
+    ...laneProperties(stats.lanes, nowMs),
     rebalances: stats.rebalances,
     fenced: stats.fencedUnits,
     takeovers: stats.takeovers,
@@ -138,6 +139,26 @@ export function progressProperties(
       ? null
       : nowMs - stats.newestCommittedEventTimeMs,
     ...memoryProperties(),
+  };
+}
+
+/**
+ * The per-partition part of a progress line: the partitions taken on, the lake's last offset
+ * and the event-time lag of each.
+ */
+function laneProperties(
+  lanes: ConsumerStats["lanes"],
+  nowMs: number,
+): { partitions: string; positions: string; lagSeconds: string } {
+  const sorted = [...lanes].sort((a, b) => a[0] - b[0]);
+  return {
+    partitions: sorted.map(([p]) => p).join(",") || "none",
+    positions: sorted.map(([p, l]) => `${p}:${l.lakeEnd ?? "-"}`).join(","),
+    lagSeconds: sorted.map(([p, l]) =>
+      `${p}:${
+        l.newestEventTimeMs === undefined ? "-" : Math.round((nowMs - l.newestEventTimeMs) / 1000)
+      }`
+    ).join(","),
   };
 }
 

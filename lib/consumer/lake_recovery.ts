@@ -138,6 +138,7 @@ export async function finishRedo(ctx: ConsumeContext, lane: PartitionLane): Prom
   lane.seq = m.seq + 1;
   lane.lakeEnd = m.ranges[0]!.end;
   lane.next = lane.lakeEnd + 1;
+  if (sealed.maxEventTimeMs !== undefined) lane.newestEventTimeMs = sealed.maxEventTimeMs;
   log.info("incomplete unit rebuilt and committed", {
     partition: m.partition,
     seq: m.seq,

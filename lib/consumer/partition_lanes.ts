@@ -15,20 +15,18 @@ import type { PartitionLane } from "./partition_lane.ts";
 /** The lanes of one consumer run. */
 export class PartitionLanes {
   #ctx: ConsumeContext;
-  #lanes: Map<number, PartitionLane>;
+  #lanes = new Map<number, PartitionLane>();
   // partitions whose remaining records in the current read are ignored: the proxy was sent
   // back to an earlier offset
   #rewound = new Set<number>();
 
   /**
-   * Creates the lanes over `lanes` (the run state's map, updated in place).
+   * Creates the lanes of a run (none until the first record arrives).
    *
    * @param ctx the session, the protocol, the config, the stats and the signals
-   * @param lanes the map of lanes by partition
    */
-  constructor(ctx: ConsumeContext, lanes: Map<number, PartitionLane>) {
+  constructor(ctx: ConsumeContext) {
     this.#ctx = ctx;
-    this.#lanes = lanes;
   }
 
   /** The lanes, in no particular order. */

@@ -18,7 +18,12 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { S3RVER_CREDENTIALS, S3RVER_READY_REGEXP, s3rverClientEnv } from "./s3_server_process.ts";
+import {
+  S3RVER_CREDENTIALS,
+  S3RVER_READY_REGEXP,
+  s3rverClientEnv,
+  s3rverProcessFlags,
+} from "./s3_server_process.ts";
 import { ProducerStateStore } from "../../lib/producer/producer_state_store.ts";
 import { programArgs, taskOfEntry } from "./program_command.ts";
 
@@ -325,16 +330,8 @@ export class PipelineHarness {
 
   /** Permissions of a test double: loopback, its own folders, nothing else. */
   #doubleFlags(script: string): string[] {
-    const loopback = ["--allow-net=127.0.0.1", "--allow-env"];
-    if (script === S3_SERVER) {
-      return [
-        ...loopback,
-        `--allow-read=${this.s3Dir}`,
-        `--allow-write=${this.s3Dir}`,
-        "--allow-sys",
-      ];
-    }
-    return [...loopback, `--allow-read=${this.eventsFile}`];
+    if (script === S3_SERVER) return s3rverProcessFlags(this.s3Dir);
+    return ["--allow-net=127.0.0.1", "--allow-env", `--allow-read=${this.eventsFile}`];
   }
 
   async #startServer(

@@ -69,6 +69,29 @@ export function programArgs(
 }
 
 /**
+ * Spawns a task's program with that task's flags (see {@linkcode programArgs}), `env` added to
+ * the environment, stdin and stdout closed and stderr piped (the programs log there).
+ *
+ * @param task the `deno task` name, for example `consume`
+ * @param args the program's arguments
+ * @param env variables for the program (and for its flags)
+ * @returns the child process
+ */
+export function spawnTaskProgram(
+  task: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: programArgs(task, args, env),
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
+/**
  * The task's own command as `deno` arguments (what `deno task <task>` runs), with
  * the launcher path made absolute so any working folder works.
  *

@@ -2,7 +2,8 @@
  * Runs the npm `s3rver` S3 server as a separate process, so end-to-end and chaos tests
  * can stop it (an S3 outage) and start it again on the same port and folder.
  *
- * CLI: `deno run -A tests/_helpers/s3_server_process.ts --directory DIR --port 0 --bucket B`
+ * CLI: `deno run <s3rverProcessFlags(DIR)> tests/_helpers/s3_server_process.ts --directory DIR
+ * --port 0 --bucket B`
  * (add `--conditional-put false` to leave out the `If-None-Match: *` support of
  * `s3_conditional_put.mjs`) prints `wikistream s3rver listening on http://127.0.0.1:PORT` on stdout when ready and
  * runs until SIGINT/SIGTERM (or SIGKILL).
@@ -37,6 +38,23 @@ export function s3rverClientEnv(endpoint: string): Record<string, string> {
     AWS_REGION: "us-east-1",
     AWS_EC2_METADATA_DISABLED: "true",
   };
+}
+
+/**
+ * The permissions this server process needs: loopback networking, the environment, its own
+ * folder, and sys (s3rver asks for the host's details).
+ *
+ * @param directory the server's folder
+ * @returns the `deno run` permission flags
+ */
+export function s3rverProcessFlags(directory: string): string[] {
+  return [
+    "--allow-net=127.0.0.1",
+    "--allow-env",
+    `--allow-read=${directory}`,
+    `--allow-write=${directory}`,
+    "--allow-sys",
+  ];
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@ import { spawnBroker } from "../_helpers/broker_process.ts";
 import { assertNoDuplicates, readLakeRows } from "../_helpers/consumer_setup.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
 import { seededRandom } from "../_helpers/test_utils.ts";
-import { programArgs } from "../_helpers/program_command.ts";
+import { spawnTaskProgram } from "../_helpers/program_command.ts";
 
 function consumerEnv(brokerUrl: URL, lake: string, extra: Record<string, string> = {}) {
   return {
@@ -26,13 +26,7 @@ function consumerEnv(brokerUrl: URL, lake: string, extra: Record<string, string>
 }
 
 function spawnConsumer(env: Record<string, string>, args: string[] = []): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: programArgs("consume", args, env),
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  return spawnTaskProgram("consume", args, env);
 }
 
 async function stderrOf(child: Deno.ChildProcess): Promise<string> {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnBroker } from "../_helpers/broker_process.ts";
 import { assertNoDuplicates, readLakeRows } from "../_helpers/consumer_setup.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
-import { programArgs } from "../_helpers/program_command.ts";
+import { spawnTaskProgram } from "../_helpers/program_command.ts";
 
 function consumerEnv(brokerUrl: URL, lake: string, id: string): Record<string, string> {
   return {
@@ -25,13 +25,7 @@ function consumerEnv(brokerUrl: URL, lake: string, id: string): Record<string, s
 }
 
 function consume(env: Record<string, string>, args: string[] = []): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: programArgs("consume", args, env),
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  return spawnTaskProgram("consume", args, env);
 }
 
 Deno.test({

@@ -4,33 +4,10 @@ import { REPLAY_OPTIONS } from "../../lib/replay/replay_config.ts";
 import { readReplayEvents } from "../../lib/replay/replay_events.ts";
 import { queryParquet } from "../_helpers/duckdb.ts";
 import { programArgs } from "../_helpers/program_command.ts";
+import { spawnReplayTask } from "../_helpers/replay_task.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const SAMPLE = "samples/recentchange-sample.ndjson.gz";
-
-/** Starts `deno task replay` (the task's own permissions) and waits for its ready line. */
-async function spawnReplayTask(args: string[]): Promise<{ url: URL; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "replay", ...args],
-    cwd: ROOT.pathname,
-    env: { LOG_FORMAT: "json", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let match: RegExpExecArray | null = null;
-  while (match === null) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-    match = /wikistream replay serving \d+ events on (\S+)/.exec(text);
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  assert.ok(match, `replay did not start: ${text}`);
-  return { url: new URL(match[1]!), child };
-}
 
 /** Runs start.ts on a stream URL in a temporary folder until --max-events are in the lake. */
 async function runStart(dir: string, url: URL, args: string[]): Promise<string> {

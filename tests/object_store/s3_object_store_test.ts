@@ -7,7 +7,11 @@ import {
   assertOneConcurrentCreateWins,
 } from "../_helpers/create_contract.ts";
 import { startS3Server, type TestS3Server } from "../_helpers/s3_server.ts";
-import { S3RVER_CREDENTIALS, S3RVER_READY_REGEXP } from "../_helpers/s3_server_process.ts";
+import {
+  S3RVER_CREDENTIALS,
+  S3RVER_READY_REGEXP,
+  s3rverProcessFlags,
+} from "../_helpers/s3_server_process.ts";
 import { probeConditionalCreate } from "../../lib/object_store/conditional_create_probe.ts";
 
 function storeFor(s3: TestS3Server): S3ObjectStore {
@@ -245,7 +249,7 @@ async function probeS3Process(args: string[]): Promise<boolean> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-all",
+      ...s3rverProcessFlags(directory),
       new URL("../_helpers/s3_server_process.ts", import.meta.url).pathname,
       "--directory",
       directory,

@@ -12,7 +12,7 @@ import {
   optionalIntOption,
   stringOption,
 } from "../cli/config_options.ts";
-import { KAFKA_REST_OPTIONS } from "../rest_proxy/kafka_rest_options.ts";
+import { KAFKA_REST_ACCESS_OPTIONS, KAFKA_REST_OPTIONS } from "../rest_proxy/kafka_rest_options.ts";
 import { LAKE_STORE_OPTIONS } from "../object_store/lake_store_options.ts";
 import { PARQUET_COMPRESSIONS, type ParquetCompression } from "../lake/parquet_compression.ts";
 import { restFlavorProblem } from "../rest_proxy/rest_flavor.ts";
@@ -37,6 +37,7 @@ function rateOption(o: { env: string; description: string; default: number }): O
 /** Every consumer option. */
 export const CONSUMER_OPTIONS = {
   ...KAFKA_REST_OPTIONS,
+  ...KAFKA_REST_ACCESS_OPTIONS,
   consumerGroup: stringOption<string>({
     env: "CONSUMER_GROUP",
     description: "consumer group: any number of consumer processes in one group write one " +

@@ -17,7 +17,7 @@ import {
   stringOption,
 } from "../cli/config_options.ts";
 import { RECENTCHANGE_TYPES, type RecentChangeType } from "./event_filter.ts";
-import { KAFKA_REST_OPTIONS } from "../rest_proxy/kafka_rest_options.ts";
+import { KAFKA_REST_ACCESS_OPTIONS, KAFKA_REST_OPTIONS } from "../rest_proxy/kafka_rest_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
 
 /** The public Wikimedia recentchange stream. */
@@ -45,6 +45,7 @@ export const PRODUCER_OPTIONS = {
     default: new URL(DEFAULT_STREAM_URL),
   }),
   ...KAFKA_REST_OPTIONS,
+  ...KAFKA_REST_ACCESS_OPTIONS,
   stateDir: stringOption<string>({
     env: "STATE_DIR",
     description: "directory for the resume state and the dead-letter file",

@@ -25,6 +25,7 @@ import { LakeLayout } from "../lake/lake_layout.ts";
 import type { ObjectStore } from "../object_store/object_store.ts";
 import { openObjectStore } from "../object_store/open_object_store.ts";
 import { formatOutputLocation } from "../object_store/output_url.ts";
+import { openRestAccess } from "../rest_proxy/rest_access.ts";
 import { type ConsumerClient, RestConsumerClient } from "../rest_proxy/rest_consumer_client.ts";
 import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
 import { consumeLoop } from "./consume_loop.ts";
@@ -118,6 +119,8 @@ export async function runConsumer(
   validateConsumerConfig(config);
   const clock = options.clock ?? SYSTEM_CLOCK;
   const stats = options.stats ?? createConsumerStats();
+  // credentials and TLS first: a bad option stops the consumer before it touches the lake
+  using access = await openRestAccess(config, options.fetch ? { fetch: options.fetch } : {});
   const topic = config.kafkaTopic;
   let store = options.store;
   let prefix = "";
@@ -147,7 +150,7 @@ export async function runConsumer(
     : undefined;
   const owner = config.consumerInstanceId ?? named!.name;
   const client = options.client ?? new RestConsumerClient({
-    baseUrl: config.kafkaRestUrl,
+    baseUrl: access.url,
     group: config.consumerGroup,
     namePrefix: owner,
     instanceName: owner,
@@ -158,7 +161,7 @@ export async function runConsumer(
     fetchMinBytes: config.consumerFetchMinBytes,
     useBaseUri: config.consumerUseBaseUri,
     flavor: config.kafkaRestFlavor,
-    fetch: options.fetch,
+    fetch: access.fetch,
     log: log.child("rest"),
     clock,
   });
@@ -203,7 +206,9 @@ export async function runConsumer(
 
   try {
     log.info("consumer starting", {
-      proxy: redactUrl(config.kafkaRestUrl),
+      proxy: redactUrl(access.url),
+      proxyAuth: access.auth,
+      proxyTls: access.tls,
       topic,
       group: config.consumerGroup,
       instance: owner,

@@ -112,13 +112,20 @@ function instanceLocks(config: Record<string, unknown>): ProgramPaths {
     : { read: [], write: [], s3: false };
 }
 
+// the PEM files of KAFKA_REST_CA_FILE, KAFKA_REST_CERT_FILE and KAFKA_REST_KEY_FILE
+function restAccessFiles(config: Record<string, unknown>): ProgramPaths {
+  const files = [config.kafkaRestCaFile, config.kafkaRestCertFile, config.kafkaRestKeyFile]
+    .filter((f): f is string => typeof f === "string");
+  return { read: files, write: [], s3: false };
+}
+
 /** Every program, by the name the launcher takes. */
 export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object.freeze({
   producer: {
     entry: "producer.ts",
     task: "produce",
     specs: { ...PRODUCER_OPTIONS, ...METRICS_OPTIONS },
-    paths: (c) => folder(c.stateDir),
+    paths: (c) => merge(folder(c.stateDir), restAccessFiles(c)),
   },
   consumer: {
     entry: "consumer.ts",
@@ -127,7 +134,7 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     extraEnv: [...AWS_SDK_ENV, "TMPDIR"],
     awsSdk: true,
     nodeModules: true,
-    paths: (c) => merge(lakePaths(String(c.outputUrl), true), instanceLocks(c)),
+    paths: (c) => merge(lakePaths(String(c.outputUrl), true), instanceLocks(c), restAccessFiles(c)),
   },
   broker: {
     entry: "broker.ts",

@@ -22,6 +22,7 @@ import {
   type RecordSink,
   RestProducerClient,
 } from "../rest_proxy/rest_producer_client.ts";
+import { openRestAccess } from "../rest_proxy/rest_access.ts";
 import type { SseSource } from "../sse/sse_client.ts";
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
 import { startDrainDeadline } from "./drain_deadline.ts";
@@ -84,6 +85,8 @@ export async function runProducer(
   const log = options.log;
   const stats = options.stats ?? createProducerStats(clock.now());
   const paths = producerPaths(config.stateDir);
+  // credentials and TLS first: a bad option stops the producer before it reads anything
+  using access = await openRestAccess(config, options.fetch ? { fetch: options.fetch } : {});
   const store = new ProducerStateStore({ dir: config.stateDir });
   const saved = await loadSavedState(store);
   await Deno.mkdir(config.stateDir, { recursive: true });
@@ -109,11 +112,11 @@ export async function runProducer(
   const source = options.source ??
     openStreamSource(config, { url, reconnect, scanner, stats, log, clock, ...fetchOption });
   const sink = options.sink ?? new RestProducerClient({
-    baseUrl: config.kafkaRestUrl,
+    baseUrl: access.url,
     topic: config.kafkaTopic,
     requestTimeoutMs: config.requestTimeoutMs,
     flavor: config.kafkaRestFlavor,
-    ...fetchOption,
+    fetch: access.fetch,
   });
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
   const sender = new ProduceSender({
@@ -157,7 +160,9 @@ export async function runProducer(
 
   log.info("producing", {
     stream: redactUrl(url),
-    proxy: redactUrl(config.kafkaRestUrl),
+    proxy: redactUrl(access.url),
+    proxyAuth: access.auth,
+    proxyTls: access.tls,
     topic: config.kafkaTopic,
     recordKey: config.produceKey,
   });

@@ -30,6 +30,7 @@ import {
   type RestFlavor,
   restFlavorCanSeek,
 } from "./rest_flavor.ts";
+import { RestAccessError } from "./rest_access_error.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
 import { parseRecordsBody } from "./records_body.ts";
@@ -270,7 +271,7 @@ export class RestConsumerClient implements ConsumerClient {
         failure = await restProxyErrorFrom(what, response, this.#clock.now());
       } catch (error) {
         if (o.signal?.aborted) throw o.signal.reason;
-        if (error instanceof RestProxyError) throw error;
+        if (error instanceof RestProxyError || error instanceof RestAccessError) throw error;
         failure = error instanceof BodyTooLargeError
           ? new RestProxyError(
             `${what}: the proxy's answer is larger than ${error.limit} bytes${

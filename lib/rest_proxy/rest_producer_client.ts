@@ -19,6 +19,7 @@
 import { BodyTooLargeError, readBoundedText } from "../cli/bounded_body.ts";
 import { redactUrl, redactUrlsInText } from "../cli/redact_url.ts";
 import { redpandaProduceResults, type RestFlavor } from "./rest_flavor.ts";
+import { RestAccessError } from "./rest_access_error.ts";
 import { RestProxyError, restProxyErrorFrom } from "./rest_proxy_error.ts";
 import { V2_EMBEDDED_JSON, V2_JSON } from "./rest_proxy_media.ts";
 
@@ -231,6 +232,7 @@ export class RestProducerClient implements RecordSink {
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      if (error instanceof RestAccessError) throw error;
       const what = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : "unreachable";
       throw new RestProxyError(
         `Cannot produce to "${this.#shownUrl}": ${what}: ${

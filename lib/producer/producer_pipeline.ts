@@ -22,6 +22,7 @@ import {
   type RecordSink,
   RestProducerClient,
 } from "../rest_proxy/rest_producer_client.ts";
+import { checkRestAccess } from "../rest_proxy/access_check.ts";
 import { openRestAccess } from "../rest_proxy/rest_access.ts";
 import type { SseSource } from "../sse/sse_client.ts";
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
@@ -87,6 +88,7 @@ export async function runProducer(
   const paths = producerPaths(config.stateDir);
   // credentials and TLS first: a bad option stops the producer before it reads anything
   using access = await openRestAccess(config, options.fetch ? { fetch: options.fetch } : {});
+  if (!options.sink) await checkRestAccess(access, { log, signal: options.signal });
   const store = new ProducerStateStore({ dir: config.stateDir });
   const saved = await loadSavedState(store);
   await Deno.mkdir(config.stateDir, { recursive: true });

@@ -17,11 +17,7 @@ import {
   RecentChangeScanner,
   type ScannedRecentChange,
 } from "../recentchange/recentchange_scan.ts";
-import {
-  type RecordResult,
-  type RecordSink,
-  RestProducerClient,
-} from "../rest_proxy/rest_producer_client.ts";
+import type { RecordResult, RecordSink } from "../rest_proxy/rest_producer_client.ts";
 import type { SseSource } from "../sse/sse_client.ts";
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
 import { startDrainDeadline } from "./drain_deadline.ts";
@@ -31,6 +27,7 @@ import { ProduceSender } from "./produce_sender.ts";
 import type { ProducerConfig } from "./producer_config.ts";
 import { logSummary, reportProgress } from "./producer_progress.ts";
 import { readEvents } from "./producer_read_loop.ts";
+import { openRecordSink } from "./record_sink.ts";
 import { throwRunErrors } from "./producer_run_errors.ts";
 import { ProducerStateStore } from "./producer_state_store.ts";
 import { createProducerStats, type ProducerStats } from "./producer_stats.ts";
@@ -52,7 +49,7 @@ export interface RunProducerOptions {
   clock?: Clock;
   /** Replaces the SSE client (tests). */
   source?: SseSource<ScannedRecentChange>;
-  /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_FLAVOR`. */
+  /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_API`/`_FLAVOR`. */
   sink?: RecordSink;
   /** Counters to update live (for example a metrics endpoint); created when absent. */
   stats?: ProducerStats;
@@ -108,13 +105,7 @@ export async function runProducer(
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   const source = options.source ??
     openStreamSource(config, { url, reconnect, scanner, stats, log, clock, ...fetchOption });
-  const sink = options.sink ?? new RestProducerClient({
-    baseUrl: config.kafkaRestUrl,
-    topic: config.kafkaTopic,
-    requestTimeoutMs: config.requestTimeoutMs,
-    flavor: config.kafkaRestFlavor,
-    ...fetchOption,
-  });
+  const sink = options.sink ?? openRecordSink(config, options.fetch);
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
   const sender = new ProduceSender({
     sink,

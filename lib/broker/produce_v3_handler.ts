@@ -226,10 +226,10 @@ class GroupProducer {
 
   #success(partition: number, offset: number, a: Accepted): Report {
     const report: Report = {
-      error_code: 200,
-      cluster_id: this.#clusterId,
-      topic_name: this.#topic.name,
-      partition_id: partition,
+      "error_code": 200,
+      "cluster_id": this.#clusterId,
+      "topic_name": this.#topic.name,
+      "partition_id": partition,
       offset,
       timestamp: new Date(a.record.timestamp).toISOString(),
     };

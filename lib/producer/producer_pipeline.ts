@@ -149,6 +149,7 @@ export async function runProducer(
   log.info("producing", {
     stream: redactUrl(url),
     proxy: redactUrl(config.kafkaRestUrl),
+    api: config.kafkaRestApi,
     topic: config.kafkaTopic,
     recordKey: config.produceKey,
   });

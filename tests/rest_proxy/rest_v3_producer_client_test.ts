@@ -65,7 +65,7 @@ Deno.test("RestV3ProducerClient produces a batch in one request and maps each re
   assert.ok(res.results.every((r) => r.errorCode === null && r.partition !== null));
   const stored = await readAllRecords(tb.broker.url, "t");
   const byId = new Map(stored.map((s) => [(s.value as { id: number }).id, s]));
-  records.forEach((r, i) => {
+  records.forEach((_record, i) => {
     const s = byId.get(i + 1)!;
     assert.deepEqual(
       { partition: s.partition, offset: s.offset },

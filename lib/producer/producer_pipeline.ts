@@ -80,6 +80,8 @@ export async function runProducer(
   const clock = options.clock ?? SYSTEM_CLOCK;
   const log = options.log;
   const stats = options.stats ?? createProducerStats(clock.now());
+  // first: a proxy the configuration cannot talk to stops the producer before any work
+  const sink = options.sink ?? openRecordSink(config, options.fetch);
   const paths = producerPaths(config.stateDir);
   const store = new ProducerStateStore({ dir: config.stateDir });
   const saved = await loadSavedState(store);
@@ -105,7 +107,6 @@ export async function runProducer(
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   const source = options.source ??
     openStreamSource(config, { url, reconnect, scanner, stats, log, clock, ...fetchOption });
-  const sink = options.sink ?? openRecordSink(config, options.fetch);
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
   const sender = new ProduceSender({
     sink,

@@ -8,6 +8,7 @@
  */
 import type { OptionSpec } from "../cli/config.ts";
 import { enumOption, stringOption } from "../cli/config_options.ts";
+import type { RestFlavor } from "./rest_flavor.ts";
 
 /** A produce API version. */
 export type RestApi = "v2" | "v3";
@@ -36,3 +37,24 @@ export const REST_API_OPTIONS: {
     secret: false,
   }),
 };
+
+/**
+ * Checks that the produce API exists in the REST Proxy dialect.
+ *
+ * @param api `KAFKA_REST_API`
+ * @param flavor `KAFKA_REST_FLAVOR`
+ * @returns the problem, or undefined when the pair works
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(restApiProblem("v3", "confluent"), undefined);
+ * assert.match(restApiProblem("v3", "redpanda")!, /no v3 API/);
+ * ```
+ */
+export function restApiProblem(api: RestApi, flavor: RestFlavor): string | undefined {
+  if (api === "v3" && flavor === "redpanda") {
+    return "KAFKA_REST_API=v3 cannot be used with KAFKA_REST_FLAVOR=redpanda: Redpanda's HTTP " +
+      "Proxy has no v3 API; use KAFKA_REST_API=v2";
+  }
+  return undefined;
+}

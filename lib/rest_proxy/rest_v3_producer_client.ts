@@ -160,7 +160,17 @@ export class RestV3ProducerClient implements RecordSink {
         { cause: error },
       );
     }
-    if (!response.ok) throw await restProxyErrorFrom(`Cannot produce to "${shown}"`, response);
+    if (!response.ok) {
+      const error = await restProxyErrorFrom(`Cannot produce to "${shown}"`, response);
+      if (response.status !== 404) throw error;
+      throw new RestProxyError(
+        `${error.message}; v3 produce does not create topics: create "${this.#topic}" ` +
+          "(KAFKA_TOPIC) first, and check KAFKA_REST_CLUSTER_ID and the /kafka path of " +
+          "KAFKA_REST_URL",
+        error.status,
+        error.errorCode,
+      );
+    }
     const results = await this.#readReports(response, records.length);
     if (signal?.aborted) throw signal.reason;
     return { results, requestBytes: body.length };

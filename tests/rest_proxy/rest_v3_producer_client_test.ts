@@ -199,6 +199,7 @@ Deno.test("RestV3ProducerClient raises a final RestProxyError for an unknown top
   assert.equal(error.status, 404);
   assert.equal(error.errorCode, 40401);
   assert.equal(error.retriable, false);
+  assert.match(error.message, /error_code 40401: Topic not found\.; v3 produce does not create/);
   const down = new RestV3ProducerClient({
     baseUrl: "http://127.0.0.1:9",
     topic: "t",

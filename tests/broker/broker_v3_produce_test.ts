@@ -346,3 +346,49 @@ Deno.test("broker v3 applies per-record fault rules to streamed records", async 
   const r = await produceV3(tb, "t", [1, 2, 3, 4].map((v) => jsonRecord(v)).join(""));
   assert.deepEqual(r.reports.map((x) => x.error_code), [200, 50003, 200, 50003]);
 });
+
+Deno.test("broker v3 close ends an open stream with a 503 report instead of waiting for its body", async () => {
+  const tb = await startTestBroker();
+  try {
+    await createTopic(tb, "t", 1);
+    const feed = feedableBody();
+    feed.send(jsonRecord(1));
+    const response = await streamingPost(tb, "t", feed.body);
+    const reader = response.body!.getReader();
+    const state = { text: "" };
+    await nextReports(reader, 1, state);
+    const closing = tb.broker.close();
+    const [report] = await nextReports(reader, 1, state);
+    assert.equal(report.error_code, 503);
+    assert.match(report.message, /stopping/);
+    assert.equal((await reader.read()).done, true, "the answer ends after the report");
+    await closing;
+    feed.end();
+  } finally {
+    await tb[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("broker v3 gives back a stream's buffer when its client goes away mid-record", async () => {
+  await using tb = await startTestBroker();
+  await createTopic(tb, "t", 1);
+  const feed = feedableBody();
+  feed.send(`${jsonRecord(1)}{"value":{"type":"JSON","data":"${"z".repeat(5000)}`);
+  const abort = new AbortController();
+  const response = await fetch(tb.url(recordsPath("t")), {
+    method: "POST",
+    headers: { "content-type": JSON_TYPE },
+    body: feed.body,
+    duplex: "half",
+    signal: abort.signal,
+  } as RequestInit);
+  const reader = response.body!.getReader();
+  await nextReports(reader, 1, { text: "" });
+  assert.ok(tb.broker.stats().bufferedBodyBytes >= 5000, "the record in progress is held");
+  abort.abort();
+  await reader.cancel().catch(() => {});
+  for (let i = 0; i < 100 && tb.broker.stats().bufferedBodyBytes > 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(tb.broker.stats().bufferedBodyBytes, 0);
+});

@@ -1,6 +1,6 @@
 /**
  * wikistream producer: reads the Wikimedia recentchange SSE stream and produces
- * every event to a Kafka topic through the REST Proxy v2 API, resumably.
+ * every event to a Kafka topic through the REST Proxy v2 or v3 API, resumably.
  *
  * Run with `deno task produce`; `--help` lists the options.
  *
@@ -20,7 +20,7 @@ export async function main(): Promise<void> {
     name: "producer",
     task: "produce",
     summary: "Reads Wikimedia recentchange events (SSE) and produces them to Kafka through the " +
-      "REST Proxy v2 API. Resumes from the saved position in STATE_DIR after a restart.",
+      "REST Proxy v2 API (v3 with KAFKA_REST_API=v3). Resumes from the saved position in STATE_DIR after a restart.",
     specs: { ...PRODUCER_OPTIONS, ...METRICS_OPTIONS },
     run: async (config, { signal, log }) => {
       const stats = createProducerStats();

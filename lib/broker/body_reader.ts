@@ -49,6 +49,31 @@ export class BodyReader {
     return this.#options.budget.used;
   }
 
+  /** The largest body read whole (for a streamed body: the largest record in it). */
+  get maxBodyBytes(): number {
+    return this.#options.maxBodyBytes;
+  }
+
+  /** The budget of bytes held by all requests at once. */
+  get budget(): BodyBudget {
+    return this.#options.budget;
+  }
+
+  /**
+   * Reads the next chunk of a body that is consumed as a stream, within the idle timeout
+   * and the stop signal (size and budget are the caller's to enforce, record by record).
+   *
+   * @param reader the body's reader
+   * @returns the read result
+   * @throws {BrokerError} 408 when the body pauses longer than the idle timeout, 503 when
+   *   the broker is stopping
+   */
+  readStreamChunk(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return this.#readChunk(reader);
+  }
+
   /**
    * Reads and parses a JSON body; the bytes stay reserved until {@linkcode BodyReader.release}.
    *

@@ -1,6 +1,7 @@
 /**
- * The local broker: an HTTP server speaking the Confluent REST Proxy v2 API (plus
- * `GET /v3/clusters`) over durable Kafka-like topic logs. It is the offline mode of
+ * The local broker: an HTTP server speaking the Confluent REST Proxy v2 API (plus the v3
+ * cluster calls, topic creation and streaming produce, `produce_v3_handler.ts`) over durable
+ * Kafka-like topic logs. It is the offline mode of
  * wikistream and the test double of every integration test.
  *
  * {@linkcode startBroker} opens the data directory (recovering from crashes), listens,
@@ -47,6 +48,8 @@ import { OffsetStore } from "./offset_store.ts";
 import { PartitionHandleCache } from "./partition_handle_cache.ts";
 import { DEFAULT_MAX_RECORD_BYTES, handleProduce, type ProduceContext } from "./produce_handler.ts";
 import { TopicStore } from "./topic_store.ts";
+import { clusterNotFound, handleProduceV3 } from "./produce_v3_handler.ts";
+import { createTopicV3 } from "./v3_topics_handler.ts";
 import { type BrokerCounts, type BrokerStats, createBrokerCounts } from "./broker_stats.ts";
 
 export { FaultInjector } from "./fault_injector.ts";
@@ -311,6 +314,28 @@ const ROUTES: Route[] = [
         }
         return Promise.resolve(json(200, clusterBody(rootOf(req, s)), "application/json"));
       },
+    },
+  },
+  {
+    pattern: new RegExp(`^/v3/clusters/${SEGMENT}/topics$`),
+    methods: {
+      POST: async (req, p, s) => {
+        if (p[0] !== LOCAL_CLUSTER_ID) throw clusterNotFound(p[0]!);
+        const body = await s.bodies.readJson(req);
+        const topic = await createTopicV3(body, LOCAL_CLUSTER_ID, rootOf(req, s), s.produce);
+        return json(201, topic, "application/json");
+      },
+    },
+  },
+  {
+    pattern: new RegExp(`^/v3/clusters/${SEGMENT}/topics/${SEGMENT}/records$`),
+    methods: {
+      POST: (req, p, s, fault) =>
+        handleProduceV3(req, { clusterId: p[0]!, topic: p[1]! }, {
+          ...s.produce,
+          clusterId: LOCAL_CLUSTER_ID,
+          bodies: s.bodies,
+        }, fault),
     },
   },
   {

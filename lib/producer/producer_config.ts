@@ -18,6 +18,7 @@ import {
 } from "../cli/config_options.ts";
 import { RECENTCHANGE_TYPES, type RecentChangeType } from "./event_filter.ts";
 import { KAFKA_REST_ACCESS_OPTIONS, KAFKA_REST_OPTIONS } from "../rest_proxy/kafka_rest_options.ts";
+import { REST_API_OPTIONS } from "../rest_proxy/rest_api_options.ts";
 import { RECORD_KEY_MODES, type RecordKeyMode } from "./record_key.ts";
 
 /** The public Wikimedia recentchange stream. */
@@ -45,6 +46,7 @@ export const PRODUCER_OPTIONS = {
     default: new URL(DEFAULT_STREAM_URL),
   }),
   ...KAFKA_REST_OPTIONS,
+  ...REST_API_OPTIONS,
   ...KAFKA_REST_ACCESS_OPTIONS,
   stateDir: stringOption<string>({
     env: "STATE_DIR",

@@ -17,13 +17,9 @@ import {
   RecentChangeScanner,
   type ScannedRecentChange,
 } from "../recentchange/recentchange_scan.ts";
-import {
-  type RecordResult,
-  type RecordSink,
-  RestProducerClient,
-} from "../rest_proxy/rest_producer_client.ts";
 import { checkRestAccess } from "../rest_proxy/access_check.ts";
 import { openRestAccess } from "../rest_proxy/rest_access.ts";
+import type { RecordResult, RecordSink } from "../rest_proxy/rest_producer_client.ts";
 import type { SseSource } from "../sse/sse_client.ts";
 import { DeadLetterWriter } from "./dead_letter_writer.ts";
 import { startDrainDeadline } from "./drain_deadline.ts";
@@ -33,6 +29,7 @@ import { ProduceSender } from "./produce_sender.ts";
 import type { ProducerConfig } from "./producer_config.ts";
 import { logSummary, reportProgress } from "./producer_progress.ts";
 import { readEvents } from "./producer_read_loop.ts";
+import { openRecordSink } from "./record_sink.ts";
 import { throwRunErrors } from "./producer_run_errors.ts";
 import { ProducerStateStore } from "./producer_state_store.ts";
 import { createProducerStats, type ProducerStats } from "./producer_stats.ts";
@@ -54,7 +51,7 @@ export interface RunProducerOptions {
   clock?: Clock;
   /** Replaces the SSE client (tests). */
   source?: SseSource<ScannedRecentChange>;
-  /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_FLAVOR`. */
+  /** Replaces the REST Proxy client (tests); the default speaks `KAFKA_REST_API`/`_FLAVOR`. */
   sink?: RecordSink;
   /** Counters to update live (for example a metrics endpoint); created when absent. */
   stats?: ProducerStats;
@@ -88,7 +85,15 @@ export async function runProducer(
   const paths = producerPaths(config.stateDir);
   // credentials and TLS first: a bad option stops the producer before it reads anything
   using access = await openRestAccess(config, options.fetch ? { fetch: options.fetch } : {});
-  if (!options.sink) await checkRestAccess(access, { log, signal: options.signal });
+  const sink = options.sink ??
+    openRecordSink({ ...config, kafkaRestUrl: access.url }, access.fetch);
+  if (!options.sink) {
+    await checkRestAccess(access, {
+      log,
+      signal: options.signal,
+      path: config.kafkaRestApi === "v3" ? "v3/clusters" : "topics",
+    });
+  }
   const store = new ProducerStateStore({ dir: config.stateDir });
   const saved = await loadSavedState(store);
   await Deno.mkdir(config.stateDir, { recursive: true });
@@ -113,13 +118,6 @@ export async function runProducer(
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   const source = options.source ??
     openStreamSource(config, { url, reconnect, scanner, stats, log, clock, ...fetchOption });
-  const sink = options.sink ?? new RestProducerClient({
-    baseUrl: access.url,
-    topic: config.kafkaTopic,
-    requestTimeoutMs: config.requestTimeoutMs,
-    flavor: config.kafkaRestFlavor,
-    fetch: access.fetch,
-  });
   const deadLetters = new DeadLetterWriter({ path: paths.deadLetter, now: clock.now });
   const sender = new ProduceSender({
     sink,
@@ -165,6 +163,7 @@ export async function runProducer(
     proxy: redactUrl(access.url),
     proxyAuth: access.auth,
     proxyTls: access.tls,
+    api: config.kafkaRestApi,
     topic: config.kafkaTopic,
     recordKey: config.produceKey,
   });

@@ -1,6 +1,7 @@
 /**
  * {@linkcode checkRestAccess}: one cheap call to the REST Proxy at start (`GET /topics`,
- * which Confluent's proxy, Redpanda's and the local broker all serve), so wrong credentials or
+ * which Confluent's proxy, Redpanda's and the local broker all serve, or `GET /v3/clusters`
+ * for the v3 API of Confluent Cloud), so wrong credentials or
  * a TLS problem stop the program at once, not when the first batch is ready, which on a
  * filtered stream may be minutes later. A proxy that is down or slow only warns: the program
  * retries its own calls.
@@ -21,10 +22,13 @@ export interface RestAccessCheckOptions {
   signal: AbortSignal;
   /** Longest wait for the answer. @default 10000 */
   timeoutMs?: number;
+  /** The path asked, relative to `KAFKA_REST_URL`. @default "topics" */
+  path?: string;
 }
 
 /**
- * Calls `GET /topics` through the access and says how it went.
+ * Calls `GET <KAFKA_REST_URL>/topics` (or `options.path`) through the access and says how it
+ * went.
  *
  * @param access the REST Proxy access
  * @param options logger, stop signal and timeout
@@ -36,10 +40,11 @@ export async function checkRestAccess(
   options: RestAccessCheckOptions,
 ): Promise<boolean> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
-  const url = new URL("topics", access.url.href.endsWith("/") ? access.url : `${access.url}/`);
+  const base = access.url.href.endsWith("/") ? access.url : `${access.url}/`;
+  const url = new URL(options.path ?? "topics", base);
   try {
     const response = await access.fetch(url, {
-      headers: { accept: V2_JSON },
+      headers: { accept: options.path?.startsWith("v3/") ? "application/json" : V2_JSON },
       signal: AbortSignal.any([options.signal, timeout]),
     });
     const text = await readErrorText(response);

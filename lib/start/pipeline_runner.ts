@@ -146,6 +146,8 @@ export async function runPipeline(
   const producerConfig: ProducerConfig = Object.freeze({
     ...config,
     kafkaRestUrl: restUrl,
+    // the embedded broker is produced to with v2, which creates the topic
+    kafkaRestApi: "v2",
     progressIntervalMs: 0,
   });
   const consumerConfig: ConsumerConfig = Object.freeze({

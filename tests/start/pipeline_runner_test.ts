@@ -50,6 +50,26 @@ Deno.test("runPipeline with --max-events puts exactly the produced events into t
   }
 });
 
+Deno.test("runPipeline produces to its embedded broker with v2 even when KAFKA_REST_API=v3", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wikistream-start-" });
+  await using sse = await startSseServer({ events: await readRecordedLines(RECORDING, 100) });
+  try {
+    const config = pipelineConfig(dir, [
+      `--stream-url=${sse.url.href}`,
+      "--since=2020-01-01T00:00:00Z",
+      "--max-events=50",
+      "--flush-interval-ms=500",
+      "--kafka-rest-api=v3",
+    ]);
+    const log = createLogger({ sink: memorySink() });
+    const stats = await runPipeline(config, { log, signal: new AbortController().signal });
+    assert.equal(stats.producer.eventsProduced, 50);
+    assert.equal(stats.consumer.rowsWritten, 50);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runPipeline reports an unreachable stream in one clear line and stops cleanly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wikistream-start-" });
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -108,6 +108,8 @@ interface Served {
   answeredAt: number;
   /** Closes the connection once it has waited for a request head long enough. */
   idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the connection was accepted (the first request head is due `headerTimeoutMs` later). */
+  acceptedAt: number;
 }
 
 /**
@@ -142,6 +144,8 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
       tls ? listenTls(o, tls) : Deno.listen({ ...o, transport: "tcp" }));
   const listener = listen({ hostname: options.hostname, port: options.port });
   const served = new Set<Served>();
+  /** TLS connections accepted whose handshake is not done yet (they count as connections). */
+  const handshaking = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   const stopping = new AbortController();
   let closed: PromiseWithResolvers<void> | undefined;
@@ -168,6 +172,8 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
     // `respondWith` resolves before Deno has written the response: leave it time to finish
     const delay = stopping.signal.aborted
       ? Math.max(0, s.answeredAt + STOP_FLUSH_MS - Date.now())
+      : s.requests === 0
+      ? Math.max(0, s.acceptedAt + options.headerTimeoutMs - Date.now())
       : options.headerTimeoutMs;
     s.idleTimer = setTimeout(() => {
       // a connection that never sent a request is refused; an idle keep-alive one is not
@@ -207,6 +213,19 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
   };
 
   const serve = async (conn: Deno.Conn) => {
+    const acceptedAt = Date.now();
+    if (isTlsConn(conn)) {
+      // bounded here: closing the HttpConn of a connection still in its handshake does not
+      // end the handshake, so the idle timer alone would not
+      handshaking.add(conn);
+      const outcome = await handshakeWithin(conn, options.headerTimeoutMs);
+      handshaking.delete(conn);
+      if (outcome !== "done" || stopping.signal.aborted) {
+        if (outcome === "timeout" && !stopping.signal.aborted) options.onRefused?.("header_timeout");
+        closeQuietly(conn);
+        return;
+      }
+    }
     let http: HttpConn;
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
@@ -223,6 +242,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
       requests: 0,
       answeredAt: 0,
       idleTimer: undefined,
+      acceptedAt,
     };
     served.add(s);
     try {
@@ -320,7 +340,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
         continue;
       }
       backoff = 0;
-      if (served.size < options.maxConnections) {
+      if (served.size + handshaking.size < options.maxConnections) {
         track(serve(conn));
       } else if (refusing < MAX_REFUSING) {
         refusing++;
@@ -337,7 +357,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
   return {
     addr: listener.addr,
     get connections() {
-      return served.size;
+      return served.size + handshaking.size;
     },
     shutdown() {
       shuttingDown ??= (async () => {
@@ -348,6 +368,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
         // idle connections close (after a grace for a response in flight); busy ones close
         // once their response, which now says `Connection: close`, is written
         for (const s of served) if (!s.busy) armIdle(s);
+        for (const conn of handshaking) closeQuietly(conn);
         if (served.size === 0) closed.resolve();
         const grace = setTimeout(() => {
           for (const s of served) closeServed(s);
@@ -366,6 +387,32 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+function isTlsConn(conn: Deno.Conn): conn is Deno.TlsConn {
+  return typeof (conn as Partial<Deno.TlsConn>).handshake === "function";
+}
+
+/** Runs a TLS handshake, giving up (and closing) after `timeoutMs`. */
+async function handshakeWithin(
+  conn: Deno.TlsConn,
+  timeoutMs: number,
+): Promise<"done" | "failed" | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => {
+      closeQuietly(conn); // ends the pending handshake
+      resolve("timeout");
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      conn.handshake().then(() => "done" as const, () => "failed" as const),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function listenTls(
   address: { hostname: string; port: number },

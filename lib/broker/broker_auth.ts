@@ -16,7 +16,13 @@
  * @module
  */
 import { V2_JSON } from "../rest_proxy/rest_proxy_media.ts";
-import { constantTimeEqual, encodeBase64, type Pbkdf2Hash, sha256, verifyPbkdf2 } from "./password_hash.ts";
+import {
+  constantTimeEqual,
+  encodeBase64,
+  type Pbkdf2Hash,
+  sha256,
+  verifyPbkdf2,
+} from "./password_hash.ts";
 import type { UserEntry } from "./users_file.ts";
 
 /** The realm of the `WWW-Authenticate` challenge. */
@@ -41,7 +47,11 @@ export class BrokerAuth {
   readonly #dummy: UserEntry;
   readonly #verified = new Set<string>();
 
-  private constructor(users: readonly UserEntry[], tokens: readonly Uint8Array[], dummy: UserEntry) {
+  private constructor(
+    users: readonly UserEntry[],
+    tokens: readonly Uint8Array[],
+    dummy: UserEntry,
+  ) {
     this.#users = new Map(users.map((u) => [u.user, u]));
     this.#tokens = tokens;
     this.#dummy = dummy;
@@ -112,7 +122,7 @@ export class BrokerAuth {
       this.bearer ? "a bearer token of BROKER_TOKENS_FILE" : "",
     ].filter((s) => s !== "").join(" or ");
     const body = {
-      error_code: UNAUTHORIZED_ERROR_CODE,
+      "error_code": UNAUTHORIZED_ERROR_CODE,
       message: `Unauthorized: missing or invalid credentials; send ${accepted}`,
     };
     return new Response(JSON.stringify(body), { status: 401, headers });
@@ -174,7 +184,9 @@ export function requireAuth(
 ): (request: Request) => Promise<Response> {
   if (auth === undefined) return handler;
   return async (request) => {
-    if (await auth.authenticate(request.headers.get("authorization"))) return await handler(request);
+    if (await auth.authenticate(request.headers.get("authorization"))) {
+      return await handler(request);
+    }
     await request.body?.cancel().catch(() => {});
     return auth.unauthorized();
   };

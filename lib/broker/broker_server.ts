@@ -19,7 +19,11 @@ import { BodyReader } from "./body_reader.ts";
 import { BrokerError } from "./broker_error.ts";
 import { type BrokerLimitOptions, resolveBrokerLimits } from "./broker_limits.ts";
 import { type BrokerAuth, requireAuth } from "./broker_auth.ts";
-import { type ConnectionServer, type ConnectionTls, serveConnections } from "./connection_server.ts";
+import {
+  type ConnectionServer,
+  type ConnectionTls,
+  serveConnections,
+} from "./connection_server.ts";
 import {
   assign,
   commit,

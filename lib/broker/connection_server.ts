@@ -221,7 +221,9 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
       const outcome = await handshakeWithin(conn, options.headerTimeoutMs);
       handshaking.delete(conn);
       if (outcome !== "done" || stopping.signal.aborted) {
-        if (outcome === "timeout" && !stopping.signal.aborted) options.onRefused?.("header_timeout");
+        if (outcome === "timeout" && !stopping.signal.aborted) {
+          options.onRefused?.("header_timeout");
+        }
         closeQuietly(conn);
         return;
       }

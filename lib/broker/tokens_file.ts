@@ -44,7 +44,7 @@ export async function parseTokensFile(
       if (digest === undefined || digest.length !== 32) {
         throw new SyntaxError(
           `Cannot read ${source}: line ${i + 1} starts with ${SHA256_PREFIX} but is not 32 ` +
-            "bytes of base64; make it with: printf %s \"$TOKEN\" | openssl dgst -sha256 -binary | " +
+            'bytes of base64; make it with: printf %s "$TOKEN" | openssl dgst -sha256 -binary | ' +
             "base64",
         );
       }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { type Pbkdf2Hash, PBKDF2_SCHEME, parsePbkdf2Hash, sha256 } from "./password_hash.ts";
+import { parsePbkdf2Hash, PBKDF2_SCHEME, type Pbkdf2Hash, sha256 } from "./password_hash.ts";
 
 /** One user of the users file. */
 export type UserEntry =

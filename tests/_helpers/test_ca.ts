@@ -119,7 +119,9 @@ export interface ClientCert {
  * @throws {Error} when openssl fails or the name has other characters
  */
 export async function makeClientCert(ca: TestCa, name = "client"): Promise<ClientCert> {
-  if (!/^[A-Za-z0-9-]+$/.test(name)) throw new Error(`Cannot make a client certificate: bad name "${name}"`);
+  if (!/^[A-Za-z0-9-]+$/.test(name)) {
+    throw new Error(`Cannot make a client certificate: bad name "${name}"`);
+  }
   await openssl(ca.dir, [
     "req",
     "-newkey",

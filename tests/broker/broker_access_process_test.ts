@@ -104,7 +104,10 @@ Deno.test("deno task broker exits 2 for a users file it cannot read and for a ce
   try {
     const missing = await runBroker({ BROKER_USERS_FILE: `${ca.dir}/no-such-users.txt` }, dataDir);
     assert.equal(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, /Cannot read BROKER_USERS_FILE ".*no-such-users\.txt": no such file/);
+    assert.match(
+      missing.stderr,
+      /Cannot read BROKER_USERS_FILE ".*no-such-users\.txt": no such file/,
+    );
     const alone = await runBroker({ BROKER_TLS_CERT_FILE: ca.certFile }, dataDir);
     assert.equal(alone.code, 2, alone.stderr);
     assert.match(alone.stderr, /BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE must be set together/);

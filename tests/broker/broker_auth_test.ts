@@ -151,7 +151,10 @@ Deno.test("parseUsersFile rejects a malformed line naming its number and never t
   for (const [text, line] of bad) {
     await assert.rejects(parseUsersFile(text, 'BROKER_USERS_FILE "u.txt"'), (error: unknown) => {
       assert.ok(error instanceof SyntaxError);
-      assert.match(error.message, new RegExp(`^Cannot read BROKER_USERS_FILE "u\\.txt": line ${line}\\b`));
+      assert.match(
+        error.message,
+        new RegExp(`^Cannot read BROKER_USERS_FILE "u\\.txt": line ${line}\\b`),
+      );
       for (const secret of ["S3CRET", "U0FMVA", "U0VDUkVU"]) {
         assert.ok(!error.message.includes(secret), `"${secret}" leaked: ${error.message}`);
       }

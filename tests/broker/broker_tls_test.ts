@@ -130,7 +130,8 @@ Deno.test("serveConnections reports an unusable TLS key as InvalidData at start"
         handler: () => Promise.resolve(new Response("ok")),
       }),
     (error: unknown) =>
-      error instanceof Deno.errors.InvalidData && /Cannot serve HTTPS: .*private key/.test(error.message),
+      error instanceof Deno.errors.InvalidData &&
+      /Cannot serve HTTPS: .*private key/.test(error.message),
   );
 });
 

@@ -15,10 +15,12 @@
  * through `Deno.serveHttp` on each accepted connection (see `_serve_http.ts`).
  *
  * With `tls` it listens with `Deno.listenTls` and serves HTTPS under the same limits: the TLS
- * handshake happens inside the wait for the first request head, so a handshake that never
- * completes is closed by the header timeout like a silent plain connection. Deno 2.9's
- * `Deno.listenTls` cannot request or verify client certificates (no such option), so there
- * is no mutual TLS here.
+ * handshake happens inside the wait for the first request head, so a handshake that does not
+ * complete within `headerTimeoutMs` is given up like a silent plain connection (counted as
+ * `header_timeout`, its slot freed). Two Deno 2.9.6 limits: a TLS connection closed before its
+ * handshake keeps its socket open until the peer closes it, so silent TLS peers are bounded in
+ * slots but not in descriptors; and `Deno.listenTls` cannot request or verify client
+ * certificates (no such option), so there is no mutual TLS here.
  *
  * @module
  */
@@ -108,8 +110,6 @@ interface Served {
   answeredAt: number;
   /** Closes the connection once it has waited for a request head long enough. */
   idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the connection was accepted (the first request head is due `headerTimeoutMs` later). */
-  acceptedAt: number;
 }
 
 /**
@@ -144,8 +144,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
       tls ? listenTls(o, tls) : Deno.listen({ ...o, transport: "tcp" }));
   const listener = listen({ hostname: options.hostname, port: options.port });
   const served = new Set<Served>();
-  /** TLS connections accepted whose handshake is not done yet (they count as connections). */
-  const handshaking = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   const stopping = new AbortController();
   let closed: PromiseWithResolvers<void> | undefined;
@@ -172,8 +170,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
     // `respondWith` resolves before Deno has written the response: leave it time to finish
     const delay = stopping.signal.aborted
       ? Math.max(0, s.answeredAt + STOP_FLUSH_MS - Date.now())
-      : s.requests === 0
-      ? Math.max(0, s.acceptedAt + options.headerTimeoutMs - Date.now())
       : options.headerTimeoutMs;
     s.idleTimer = setTimeout(() => {
       // a connection that never sent a request is refused; an idle keep-alive one is not
@@ -213,21 +209,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
   };
 
   const serve = async (conn: Deno.Conn) => {
-    const acceptedAt = Date.now();
-    if (isTlsConn(conn)) {
-      // bounded here: closing the HttpConn of a connection still in its handshake does not
-      // end the handshake, so the idle timer alone would not
-      handshaking.add(conn);
-      const outcome = await handshakeWithin(conn, options.headerTimeoutMs);
-      handshaking.delete(conn);
-      if (outcome !== "done" || stopping.signal.aborted) {
-        if (outcome === "timeout" && !stopping.signal.aborted) {
-          options.onRefused?.("header_timeout");
-        }
-        closeQuietly(conn);
-        return;
-      }
-    }
     let http: HttpConn;
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
@@ -244,7 +225,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
       requests: 0,
       answeredAt: 0,
       idleTimer: undefined,
-      acceptedAt,
     };
     served.add(s);
     try {
@@ -342,7 +322,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
         continue;
       }
       backoff = 0;
-      if (served.size + handshaking.size < options.maxConnections) {
+      if (served.size < options.maxConnections) {
         track(serve(conn));
       } else if (refusing < MAX_REFUSING) {
         refusing++;
@@ -359,7 +339,7 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
   return {
     addr: listener.addr,
     get connections() {
-      return served.size + handshaking.size;
+      return served.size;
     },
     shutdown() {
       shuttingDown ??= (async () => {
@@ -370,7 +350,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
         // idle connections close (after a grace for a response in flight); busy ones close
         // once their response, which now says `Connection: close`, is written
         for (const s of served) if (!s.busy) armIdle(s);
-        for (const conn of handshaking) closeQuietly(conn);
         if (served.size === 0) closed.resolve();
         const grace = setTimeout(() => {
           for (const s of served) closeServed(s);
@@ -389,32 +368,6 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function isTlsConn(conn: Deno.Conn): conn is Deno.TlsConn {
-  return typeof (conn as Partial<Deno.TlsConn>).handshake === "function";
-}
-
-/** Runs a TLS handshake, giving up (and closing) after `timeoutMs`. */
-async function handshakeWithin(
-  conn: Deno.TlsConn,
-  timeoutMs: number,
-): Promise<"done" | "failed" | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => {
-      closeQuietly(conn); // ends the pending handshake
-      resolve("timeout");
-    }, timeoutMs);
-  });
-  try {
-    return await Promise.race([
-      conn.handshake().then(() => "done" as const, () => "failed" as const),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function listenTls(
   address: { hostname: string; port: number },

@@ -37,7 +37,7 @@ Deno.test("serveConnections with tls gives up on TLS handshakes not done within 
     hostname: "127.0.0.1",
     port: 0,
     maxConnections: 2,
-    headerTimeoutMs: 300,
+    headerTimeoutMs: 1500,
     tls: await tlsOf(ca),
     handler: () => Promise.resolve(new Response("ok")),
     onRefused: (r) => refused.push(r),
@@ -51,7 +51,7 @@ Deno.test("serveConnections with tls gives up on TLS handshakes not done within 
     await rawWrite(partial, new Uint8Array([0x16, 0x03, 0x01, 0x02]));
     for (let i = 0; i < 100 && server.connections < 2; i++) await delay(10);
     assert.equal(server.connections, 2, "both count as connections while in their handshake");
-    for (let i = 0; i < 300 && refused.length < 2; i++) await delay(10);
+    for (let i = 0; i < 500 && refused.length < 2; i++) await delay(10);
     assert.deepEqual(refused, ["header_timeout", "header_timeout"]);
     assert.equal(server.connections, 0);
     // both slots are free again: a real client is served, not refused with 503

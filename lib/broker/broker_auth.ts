@@ -10,8 +10,10 @@
  * `Bearer` challenge when tokens are configured), body
  * `{"error_code":401,"message":"Unauthorized…"}`. There are no roles, so never `403`.
  * Secrets are compared as SHA-256 digests in constant time; an unknown user costs the same
- * work as a wrong password. A PBKDF2 check runs once per distinct user and password: later
- * requests with the same credentials hit a bounded cache of their digests.
+ * work as a wrong password. A PBKDF2 check runs once per distinct user and password (later
+ * requests with the same credentials hit a bounded cache of their digests), and checks run one
+ * at a time, so a flood of wrong passwords costs one core and waits, bounded by the connection
+ * limit.
  *
  * @module
  */
@@ -46,6 +48,8 @@ export class BrokerAuth {
   readonly #tokens: readonly Uint8Array[];
   readonly #dummy: UserEntry;
   readonly #verified = new Set<string>();
+  /** PBKDF2 checks run one at a time, so wrong passwords cannot take every core. */
+  #pbkdf2Queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     users: readonly UserEntry[],
@@ -154,7 +158,9 @@ export class BrokerAuth {
     // the key is a digest of both, so the set never holds a password
     const key = encodeBase64(await sha256(`${user}\u0000${password}`));
     if (this.#verified.has(key)) return true;
-    const ok = await verifyPbkdf2(password, hash);
+    const check = this.#pbkdf2Queue.then(() => verifyPbkdf2(password, hash));
+    this.#pbkdf2Queue = check.catch(() => {});
+    const ok = await check;
     if (ok) {
       if (this.#verified.size >= MAX_VERIFIED) this.#verified.clear();
       this.#verified.add(key);

@@ -1,12 +1,13 @@
 /**
  * `deno task broker`: the local REST-Proxy-v2-compatible broker (offline mode and test
- * double). Prints `wikistream broker listening on http://HOST:PORT` on stdout when ready
- * and stops cleanly on SIGINT/SIGTERM.
+ * double). Prints `wikistream broker listening on http://HOST:PORT` (`https://` with
+ * `BROKER_TLS_CERT_FILE`) on stdout when ready and stops cleanly on SIGINT/SIGTERM.
  *
  * @module
  */
 import { BROKER_OPTIONS } from "./lib/broker/broker_config.ts";
 import { startBroker } from "./lib/broker/broker_server.ts";
+import { loadBrokerAccess } from "./lib/broker/broker_access.ts";
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { runProgram } from "./lib/cli/program.ts";
 import { UsageError } from "./lib/cli/usage_error.ts";
@@ -22,7 +23,9 @@ export async function main(): Promise<void> {
       "Local Kafka broker speaking the Confluent REST Proxy v2 API, with durable logs under the data directory.",
     specs: { ...BROKER_OPTIONS, ...METRICS_OPTIONS },
     async run(config, { signal, log }) {
+      const access = await loadBrokerAccess(config);
       const broker = await startBroker({
+        ...access,
         dataDir: config.dataDir,
         hostname: config.host,
         port: config.port,
@@ -45,8 +48,12 @@ export async function main(): Promise<void> {
         log,
       }).catch((error) => {
         // Another process on the port is the user's to resolve: exit 2 with one line.
-        // So is a limit that makes no sense (buffered bytes below one largest body).
-        if (error instanceof Deno.errors.AddrInUse || error instanceof RangeError) {
+        // So is a limit that makes no sense (buffered bytes below one largest body), and a
+        // TLS certificate and key that do not go together.
+        if (
+          error instanceof Deno.errors.AddrInUse || error instanceof RangeError ||
+          error instanceof Deno.errors.InvalidData
+        ) {
           throw new UsageError(error.message, { cause: error });
         }
         throw error;

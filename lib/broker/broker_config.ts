@@ -109,6 +109,44 @@ export function embeddedBrokerLimitOptions(): EmbeddedBrokerLimitOptions {
   return out as EmbeddedBrokerLimitOptions;
 }
 
+/**
+ * Who may call the broker and over what: HTTP Basic users, bearer tokens and HTTPS (see
+ * `broker_access.ts`, which reads the files at start). Paths only; the launcher grants read
+ * access to exactly these files.
+ */
+export const BROKER_ACCESS_OPTIONS = {
+  usersFile: stringOption<string | undefined>({
+    env: "BROKER_USERS_FILE",
+    flag: "users-file",
+    description: "file of user:password or user:pbkdf2-sha256:… lines; when set, every request " +
+      "needs HTTP Basic credentials of one of them (or a token of BROKER_TOKENS_FILE), else 401",
+    default: undefined,
+  }),
+  tokensFile: stringOption<string | undefined>({
+    env: "BROKER_TOKENS_FILE",
+    flag: "tokens-file",
+    description: "file of bearer tokens (plain or {SHA256}<base64>); when set, every request " +
+      "needs Authorization: Bearer with one of them (or Basic credentials), else 401",
+    default: undefined,
+    // a file name, not a secret: print it
+    secret: false,
+  }),
+  tlsCertFile: stringOption<string | undefined>({
+    env: "BROKER_TLS_CERT_FILE",
+    flag: "tls-cert-file",
+    description: "PEM certificate chain: serve HTTPS (with BROKER_TLS_KEY_FILE)",
+    default: undefined,
+  }),
+  tlsKeyFile: stringOption<string | undefined>({
+    env: "BROKER_TLS_KEY_FILE",
+    flag: "tls-key-file",
+    description: "PEM private key of BROKER_TLS_CERT_FILE",
+    default: undefined,
+    // a file name, not a secret: print it
+    secret: false,
+  }),
+};
+
 /** The broker's options: flags and `BROKER_*` environment variables. */
 export const BROKER_OPTIONS = {
   port: intOption({
@@ -171,5 +209,6 @@ export const BROKER_OPTIONS = {
     description: "enable the /_admin fault-injection endpoints (tests only)",
     default: false,
   }),
+  ...BROKER_ACCESS_OPTIONS,
   ...BROKER_LIMIT_OPTIONS,
 };

@@ -19,7 +19,12 @@ import { BodyBudget } from "./body_budget.ts";
 import { BodyReader } from "./body_reader.ts";
 import { BrokerError } from "./broker_error.ts";
 import { type BrokerLimitOptions, resolveBrokerLimits } from "./broker_limits.ts";
-import { type ConnectionServer, serveConnections } from "./connection_server.ts";
+import { type BrokerAuth, requireAuth } from "./broker_auth.ts";
+import {
+  type ConnectionServer,
+  type ConnectionTls,
+  serveConnections,
+} from "./connection_server.ts";
 import {
   assign,
   commit,
@@ -78,6 +83,10 @@ export interface BrokerOptions extends BrokerLimitOptions {
   maxRecordBytes?: number;
   /** Serve the `/_admin` fault endpoints. @default false */
   faults?: boolean;
+  /** Answer 401 to every request without credentials it accepts. @default no authentication */
+  auth?: BrokerAuth;
+  /** Serve HTTPS with this certificate and key. @default plain HTTP */
+  tls?: ConnectionTls;
   /** Logger. @default silent */
   log?: Logger;
 }
@@ -637,7 +646,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     server = serveConnections({
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 0,
-      handler: (req) => handle(req, services),
+      handler: requireAuth((req) => handle(req, services), options.auth),
+      ...(options.tls ? { tls: options.tls } : {}),
       maxConnections: limits.maxConnections,
       headerTimeoutMs: limits.headerTimeoutMs,
       onRefused: (reason) => counts.refused[reason]++,
@@ -672,7 +682,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     : addr.hostname.includes(":")
     ? `[${addr.hostname}]`
     : addr.hostname;
-  const url = new URL(`http://${host}:${addr.port}/`);
+  const url = new URL(`${options.tls ? "https" : "http"}://${host}:${addr.port}/`);
   log?.info("broker ready", { url: url.href, dataDir: options.dataDir });
   let closing: Promise<void> | undefined;
   const close = () => {

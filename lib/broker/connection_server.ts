@@ -14,6 +14,14 @@
  * HTTP itself (parsing, keep-alive, chunked bodies, head size limits with 431) is Deno's,
  * through `Deno.serveHttp` on each accepted connection (see `_serve_http.ts`).
  *
+ * With `tls` it listens with `Deno.listenTls` and serves HTTPS under the same limits: the TLS
+ * handshake happens inside the wait for the first request head, so a handshake that does not
+ * complete within `headerTimeoutMs` is given up like a silent plain connection (counted as
+ * `header_timeout`, its slot freed). Two Deno 2.9.6 limits: a TLS connection closed before its
+ * handshake keeps its socket open until the peer closes it, so silent TLS peers are bounded in
+ * slots but not in descriptors; and `Deno.listenTls` cannot request or verify client
+ * certificates (no such option), so there is no mutual TLS here.
+ *
  * @module
  */
 import { sleepUnlessAborted, SYSTEM_CLOCK } from "../cli/delay.ts";
@@ -52,8 +60,18 @@ export interface ConnectionServerOptions {
   onAcceptError?: (error: unknown) => void;
   /** Logger. */
   log?: Logger;
-  /** Opens the listener. @default Deno.listen */
+  /** Serve HTTPS with this PEM certificate chain and private key. @default plain HTTP */
+  tls?: ConnectionTls;
+  /** Opens the listener. @default Deno.listen, or Deno.listenTls with `tls` */
   listen?: (options: { hostname: string; port: number }) => ConnectionListener;
+}
+
+/** The server's certificate for {@linkcode ConnectionServerOptions.tls}. */
+export interface ConnectionTls {
+  /** PEM certificate chain, the server's own certificate first. */
+  cert: string;
+  /** PEM private key of that certificate. */
+  key: string;
 }
 
 /** A running {@linkcode serveConnections} server. */
@@ -102,6 +120,7 @@ interface Served {
  * @returns the running server
  * @throws {Deno.errors.AddrInUse} when the port is taken
  * @throws {TypeError} when this Deno has no `Deno.serveHttp`
+ * @throws {Deno.errors.InvalidData} when the TLS certificate or key cannot be used
  * @example Serve, call, stop
  * ```ts
  * import assert from "node:assert/strict";
@@ -119,8 +138,10 @@ interface Served {
  */
 export function serveConnections(options: ConnectionServerOptions): ConnectionServer {
   const serveHttp = denoServeHttp();
+  const tls = options.tls;
   const listen = options.listen ??
-    ((o: { hostname: string; port: number }) => Deno.listen({ ...o, transport: "tcp" }));
+    ((o: { hostname: string; port: number }) =>
+      tls ? listenTls(o, tls) : Deno.listen({ ...o, transport: "tcp" }));
   const listener = listen({ hostname: options.hostname, port: options.port });
   const served = new Set<Served>();
   const tasks = new Set<Promise<void>>();
@@ -347,6 +368,23 @@ export function serveConnections(options: ConnectionServerOptions): ConnectionSe
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+function listenTls(
+  address: { hostname: string; port: number },
+  tls: ConnectionTls,
+): Deno.TlsListener {
+  try {
+    return Deno.listenTls({ ...address, transport: "tcp", cert: tls.cert, key: tls.key });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) throw error;
+    throw new Deno.errors.InvalidData(
+      `Cannot serve HTTPS: ${(error as Error).message}; check that the certificate file holds ` +
+        "PEM certificates (the server's first) and the key file the PEM private key of that " +
+        "certificate",
+      { cause: error },
+    );
+  }
+}
 
 function stoppingResponse(): Response {
   return new Response(

@@ -140,7 +140,14 @@ export const PROGRAM_PROFILES: Readonly<Record<string, ProgramProfile>> = Object
     entry: "broker.ts",
     task: "broker",
     specs: { ...BROKER_OPTIONS, ...METRICS_OPTIONS },
-    paths: (c) => folder(c.dataDir),
+    // the data folder, and read access to exactly the access files that are set
+    paths: (c) =>
+      merge(folder(c.dataDir), {
+        read: [c.usersFile, c.tokensFile, c.tlsCertFile, c.tlsKeyFile]
+          .filter((f): f is string => typeof f === "string" && f !== ""),
+        write: [],
+        s3: false,
+      }),
   },
   start: {
     entry: "start.ts",

@@ -1,6 +1,6 @@
 /**
  * Starts `broker.ts` as a subprocess (for SIGKILL / restart tests) and waits for its
- * ready line `wikistream broker listening on http://HOST:PORT` on stdout.
+ * ready line `wikistream broker listening on http://HOST:PORT` (or `https://`) on stdout.
  *
  * @module
  */
@@ -37,7 +37,7 @@ export interface BrokerProcess {
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-const READY_REGEXP = /wikistream broker listening on (http:\/\/\S+)/;
+const READY_REGEXP = /wikistream broker listening on (https?:\/\/\S+)/;
 
 /**
  * Spawns the broker and waits until it is ready.

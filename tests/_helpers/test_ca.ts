@@ -1,7 +1,10 @@
 /**
  * A certificate authority made at test time with `openssl`: a CA certificate and
  * a server certificate for `localhost` and `127.0.0.1` signed by it, in a
- * temporary folder, for tests that need real TLS with a private CA.
+ * temporary folder, for tests that need real TLS with a private CA; and client
+ * certificates signed by the same CA ({@linkcode makeClientCert}) for mutual TLS
+ * against a peer that verifies them (`openssl s_server -Verify 1 -CAfile …`).
+ * Nothing here is committed: every key is made when the test runs.
  *
  * @module
  */
@@ -12,6 +15,8 @@ export interface TestCa extends AsyncDisposable {
   dir: string;
   /** CA certificate (PEM), what clients must trust. */
   caFile: string;
+  /** CA private key (PEM), to sign more certificates. */
+  caKeyFile: string;
   /** Server certificate (PEM) for localhost and 127.0.0.1. */
   certFile: string;
   /** Server private key (PEM). */
@@ -89,9 +94,63 @@ export async function makeTestCa(): Promise<TestCa> {
   return {
     dir,
     caFile: `${dir}/ca.pem`,
+    caKeyFile: `${dir}/ca.key`,
     certFile: `${dir}/server.pem`,
     keyFile: `${dir}/server.key`,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A client certificate of a {@linkcode TestCa}. */
+export interface ClientCert {
+  /** Client certificate (PEM), `extendedKeyUsage=clientAuth`. */
+  certFile: string;
+  /** Its private key (PEM). */
+  keyFile: string;
+}
+
+/**
+ * Makes a client certificate signed by the CA (in the CA's folder, removed with it).
+ *
+ * @param ca the CA from {@linkcode makeTestCa}
+ * @param name the certificate's common name, also its file names (letters, digits, `-`)
+ * @returns the files
+ * @throws {Error} when openssl fails or the name has other characters
+ */
+export async function makeClientCert(ca: TestCa, name = "client"): Promise<ClientCert> {
+  if (!/^[A-Za-z0-9-]+$/.test(name)) {
+    throw new Error(`Cannot make a client certificate: bad name "${name}"`);
+  }
+  await openssl(ca.dir, [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${name}`,
+  ]);
+  await Deno.writeTextFile(`${ca.dir}/${name}.cnf`, "extendedKeyUsage=clientAuth\n");
+  await openssl(ca.dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.cnf`,
+  ]);
+  return { certFile: `${ca.dir}/${name}.pem`, keyFile: `${ca.dir}/${name}.key` };
 }

@@ -10,6 +10,7 @@ import { startBroker } from "./lib/broker/broker_server.ts";
 import { loadBrokerAccess } from "./lib/broker/broker_access.ts";
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { UsageError } from "./lib/cli/usage_error.ts";
 import { brokerMetrics } from "./lib/broker/broker_metrics.ts";
 import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
@@ -17,6 +18,7 @@ import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
 /** Runs the broker until a signal stops it. */
 export async function main(): Promise<void> {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "broker",
     task: "broker",
     summary:

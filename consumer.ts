@@ -10,12 +10,14 @@ import { runConsumer } from "./lib/consumer/consumer_pipeline.ts";
 import { createConsumerStats } from "./lib/consumer/consumer_stats.ts";
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { consumerMetrics } from "./lib/consumer/consumer_metrics.ts";
 import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
 
 /** Runs the consumer at the process edge. */
 export async function main(): Promise<void> {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "consumer",
     task: "consume",
     summary: "Consume wikimedia-changes from the Kafka REST Proxy into a Parquet lake " +

@@ -8,6 +8,7 @@
  */
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { producerMetrics } from "./lib/producer/producer_metrics.ts";
 import { runWithMetrics } from "./lib/metrics/program_metrics.ts";
 import { PRODUCER_OPTIONS } from "./lib/producer/producer_config.ts";
@@ -17,6 +18,7 @@ import { createProducerStats } from "./lib/producer/producer_stats.ts";
 /** Entry point: parse configuration, run the pipeline, set the exit code. */
 export async function main(): Promise<void> {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "producer",
     task: "produce",
     summary: "Reads Wikimedia recentchange events (SSE) and produces them to Kafka through the " +

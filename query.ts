@@ -9,6 +9,7 @@ import { QUERY_OPTIONS } from "./lib/lake/query_options.ts";
 
 export { QUERY_OPTIONS };
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { UsageError } from "./lib/cli/usage_error.ts";
 
 async function writeStdout(text: string): Promise<void> {
@@ -19,6 +20,7 @@ async function writeStdout(text: string): Promise<void> {
 
 if (import.meta.main) {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "query",
     task: "query",
     summary:

@@ -8,12 +8,14 @@
  * @module
  */
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { REPLAY_OPTIONS } from "./lib/replay/replay_config.ts";
 import { runReplay } from "./lib/replay/replay_runner.ts";
 
 /** Runs the replay until a signal stops it. */
 export async function main(): Promise<void> {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "replay",
     summary: "Serves NDJSON recentchange events (plain or gzip) as Wikimedia EventStreams " +
       "does, at --rate events/s, optionally in a --loop. Usage: deno task replay [options] " +

@@ -9,6 +9,7 @@ import { type BrokerStats, emptyBrokerStats } from "./lib/broker/broker_stats.ts
 import { METRICS_OPTIONS } from "./lib/metrics/metrics_options.ts";
 import { createPipelineStats, PIPELINE_OPTIONS, runPipeline } from "./lib/start/pipeline_runner.ts";
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { brokerMetrics } from "./lib/broker/broker_metrics.ts";
 import { consumerMetrics } from "./lib/consumer/consumer_metrics.ts";
 import { combinedMetrics, runWithMetrics } from "./lib/metrics/program_metrics.ts";
@@ -19,6 +20,7 @@ const NO_BROKER_YET: BrokerStats = emptyBrokerStats();
 /** Runs the pipeline at the process edge. */
 export async function main(): Promise<void> {
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "wikistream",
     task: "start",
     summary: "Run the whole pipeline locally: embedded broker, producer on the live stream " +

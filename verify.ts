@@ -5,17 +5,28 @@
  * @module
  */
 import { LAKE_STORE_OPTIONS } from "./lib/object_store/lake_store_options.ts";
+import {
+  type AwsCredentialConfig,
+  awsCredentialsOf,
+} from "./lib/object_store/aws_credential_options.ts";
 import { formatLakeReport, verifyLake } from "./lib/lake/lake_verifier.ts";
 import { LocalObjectStore } from "./lib/object_store/local_object_store.ts";
 import type { ObjectStore } from "./lib/object_store/object_store.ts";
 import { readCaBundle } from "./lib/object_store/open_object_store.ts";
 import { formatOutputLocation, parseOutputUrl } from "./lib/object_store/output_url.ts";
 import { runProgram } from "./lib/cli/program.ts";
+import { SECRETS_STEP } from "./lib/secrets/resolve_secrets.ts";
 import { UsageError } from "./lib/cli/usage_error.ts";
 import { S3ObjectStore } from "./lib/object_store/s3_object_store.ts";
 
 /** Options of the verify command: where the lake is. */
 export const VERIFY_OPTIONS: typeof LAKE_STORE_OPTIONS = LAKE_STORE_OPTIONS;
+
+/** The explicit S3 credentials configured, as an option of `S3ObjectStore`. */
+function credentialsOf(config: AwsCredentialConfig) {
+  const credentials = awsCredentialsOf(config);
+  return credentials === undefined ? {} : { credentials };
+}
 
 async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);
@@ -26,6 +37,7 @@ async function writeStdout(text: string): Promise<void> {
 if (import.meta.main) {
   let violations = false;
   await runProgram({
+    secrets: SECRETS_STEP,
     name: "verify",
     task: "verify",
     summary: "Checks a lake: every data file readable, offsets contiguous per Kafka partition,\n" +
@@ -50,6 +62,7 @@ if (import.meta.main) {
           region: config.awsRegion,
           ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
           forcePathStyle: config.s3ForcePathStyle,
+          ...credentialsOf(config),
           ...(config.awsCaBundle === undefined
             ? {}
             : { caBundle: readCaBundle(config.awsCaBundle) }),

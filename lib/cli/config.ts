@@ -101,12 +101,19 @@ function flagOf(spec: OptionSpec<unknown>): string {
   return spec.flag ?? spec.env.toLowerCase().replaceAll("_", "-");
 }
 
-function isSecret(spec: OptionSpec<unknown>): boolean {
+/**
+ * Says whether an option holds a secret: its `secret` flag, else its name ({@linkcode isSecretName}).
+ * Secret options are redacted everywhere and also accept `<NAME>_FILE` (`lib/secrets/`).
+ *
+ * @param spec the option
+ * @returns true when the option's value must never be printed
+ */
+export function isSecretSpec(spec: OptionSpec<unknown>): boolean {
   return spec.secret ?? isSecretName(spec.env);
 }
 
 function shown(spec: OptionSpec<unknown>, raw: string): string {
-  return isSecret(spec) ? "<redacted>" : redactUrlsInText(JSON.stringify(raw));
+  return isSecretSpec(spec) ? "<redacted>" : redactUrlsInText(JSON.stringify(raw));
 }
 
 /**
@@ -195,24 +202,37 @@ export function parseConfig<S extends OptionSpecs>(
 }
 
 /**
+ * Where secret values came from, by environment variable name: a reference
+ * (`ssm:/wikistream/rest-password`) or a file (`KAFKA_REST_PASSWORD_FILE=/run/secrets/x`).
+ * Safe to print: it names the source, never the value.
+ */
+export type SecretSources = Readonly<Record<string, string>>;
+
+/**
  * Renders the effective configuration as `NAME=value` lines, secrets redacted: options whose
- * names look secret entirely, URLs in any value their userinfo and credential-looking query
- * parameters (`redact_url.ts`).
+ * names look secret entirely (with where the value came from, when it came from a file or a
+ * reference), URLs in any value their userinfo and credential-looking query parameters
+ * (`redact_url.ts`).
  *
  * @param specs the options of one program
  * @param config the resolved configuration
+ * @param sources where secret values came from (`lib/secrets/resolve_secrets.ts`)
  * @returns one line per option
  */
 export function formatConfig<S extends OptionSpecs>(
   specs: S,
   config: ResolvedConfig<S>,
+  sources: SecretSources = {},
 ): string {
   const lines: string[] = [];
   for (const [key, spec] of Object.entries(specs)) {
     const value = (config as Record<string, unknown>)[key];
     let text: string;
-    if (isSecret(spec)) text = value === undefined || value === "" ? "" : "<redacted>";
-    else if (spec.format) text = spec.format(value);
+    if (isSecretSpec(spec)) {
+      text = value === undefined || value === "" ? "" : "<redacted>";
+      const source = sources[spec.env];
+      if (text !== "" && source !== undefined) text += ` (from ${source})`;
+    } else if (spec.format) text = spec.format(value);
     else if (value === undefined) text = "";
     else if (value instanceof URL) text = value.href;
     else if (Array.isArray(value)) text = value.join(",");
@@ -233,7 +253,7 @@ export function formatConfig<S extends OptionSpecs>(
 export function formatHelp(program: string, specs: OptionSpecs): string {
   const lines = [`Usage: ${program} [options]`, "", "Options (flag, environment variable):"];
   for (const spec of Object.values(specs)) {
-    const def = spec.default === undefined || isSecret(spec)
+    const def = spec.default === undefined || isSecretSpec(spec)
       ? ""
       : ` [default: ${
         spec.format

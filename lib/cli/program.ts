@@ -13,6 +13,7 @@ import {
   type OptionSpecs,
   parseConfig,
   type ResolvedConfig,
+  type SecretSources,
 } from "./config.ts";
 import { enumOption } from "./config_options.ts";
 import { permissionHint, permissionRefusal } from "./permission_hint.ts";
@@ -46,6 +47,25 @@ export interface ProgramContext {
   positionals: string[];
 }
 
+/**
+ * Fills in secret values before the configuration is parsed (`lib/secrets/resolve_secrets.ts`
+ * has the real one: `<NAME>_FILE` files and `ssm:`/`secretsmanager:` references). Injected,
+ * so that `lib/cli/` loads no AWS code.
+ */
+export interface SecretsStep {
+  /** Variables it reads besides the options' own (`<NAME>_FILE`), for `--allow-env`. */
+  envNames(specs: OptionSpecs): string[];
+  /**
+   * Returns the environment with the secret values filled in.
+   *
+   * @throws {ConfigError} naming each file or reference that failed, never a value
+   */
+  resolve(
+    specs: OptionSpecs,
+    env: Readonly<Record<string, string | undefined>>,
+  ): Promise<{ env: Record<string, string | undefined>; sources: SecretSources }>;
+}
+
 /** Options for {@linkcode runProgram}. */
 export interface RunProgramOptions<S extends OptionSpecs> {
   /** Program name for help and logs. */
@@ -56,6 +76,8 @@ export interface RunProgramOptions<S extends OptionSpecs> {
   specs: S;
   /** Runs the program until done or until the signal aborts. */
   run(config: ResolvedConfig<S & typeof LOG_OPTIONS>, ctx: ProgramContext): Promise<void>;
+  /** Fills in secret values (`SECRETS_STEP` of `lib/secrets/resolve_secrets.ts`). */
+  secrets: SecretsStep;
   /** The `deno task` that runs the program, named in permission hints. */
   task?: string;
   /** Upper bound for a graceful stop after the first signal. @default 30000 */
@@ -90,11 +112,20 @@ export async function runProgram<S extends OptionSpecs>(
   options: RunProgramOptions<S>,
 ): Promise<void> {
   const specs = { ...options.specs, ...LOG_OPTIONS } as S & typeof LOG_OPTIONS;
+  const args = options.args ?? Deno.args;
   let parsed;
+  let sources: SecretSources = {};
   try {
     // Read only the declared variables, so a narrow `--allow-env=A,B` is enough.
-    const env = Object.fromEntries(Object.values(specs).map((s) => [s.env, Deno.env.get(s.env)]));
-    parsed = parseConfig(specs, { env, args: options.args ?? Deno.args });
+    const names = [...Object.values(specs).map((s) => s.env), ...options.secrets.envNames(specs)];
+    let env: Record<string, string | undefined> = Object.fromEntries(
+      names.map((name) => [name, Deno.env.get(name)]),
+    );
+    // --help needs no secrets (and must work when a reference cannot be reached)
+    if (!args.includes("--help") && !args.includes("-h")) {
+      ({ env, sources } = await options.secrets.resolve(specs, env));
+    }
+    parsed = parseConfig(specs, { env, args });
   } catch (error) {
     if (error instanceof ConfigError) {
       writeErr(`error: ${error.message}`);
@@ -109,7 +140,7 @@ export async function runProgram<S extends OptionSpecs>(
     return;
   }
   if (cli.printConfig) {
-    writeOut(formatConfig(specs, config));
+    writeOut(formatConfig(specs, config, sources));
     return;
   }
   const logLevel = config.logLevel as LogLevel;

@@ -131,6 +131,7 @@ export async function runConsumer(
       endpoint: config.s3Endpoint,
       forcePathStyle: config.s3ForcePathStyle,
       ...(config.awsCaBundle === undefined ? {} : { caBundleFile: config.awsCaBundle }),
+      credentials: config, // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
     }, log);
     store = opened.store;
     prefix = opened.prefix;

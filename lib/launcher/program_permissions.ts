@@ -3,7 +3,11 @@
  * configuration: exactly the environment variables it reads, the network, and
  * read/write access to exactly the folders the user configured (state folder,
  * broker data folder, a local lake), plus what the AWS SDK reads when the lake
- * is on S3. `deno task …` runs programs through `lib/launcher/launch.ts`, which grants
+ * is on S3. Secret options (`lib/secrets/`) add their `<NAME>_FILE` variables to
+ * `--allow-env`, read access to exactly the files those name, and, when a secret is a
+ * reference (`ssm:…`, `secretsmanager:…`), what the AWS SDK needs (its variables and
+ * files, `--allow-sys`, the network). The launcher reads no secret file and resolves no
+ * reference: it only looks at the variables. `deno task …` runs programs through `lib/launcher/launch.ts`, which grants
  * these flags; `deno task compile` bakes them into the binaries.
  *
  * Only option modules are imported here (no pipeline code, no npm package), so
@@ -22,6 +26,8 @@ import { PRODUCER_OPTIONS } from "../producer/producer_config.ts";
 import { LOG_OPTIONS } from "../cli/program.ts";
 import { QUERY_OPTIONS } from "../lake/query_options.ts";
 import { REPLAY_OPTIONS } from "../replay/replay_config.ts";
+import { secretEnvNames, secretFileEnvNames } from "../secrets/secret_files.ts";
+import { isSecretReference } from "../secrets/secret_references.ts";
 
 /**
  * Variables the AWS SDK (and Deno's Node TLS layer under it) reads besides `AWS_*`:
@@ -260,6 +266,10 @@ export function permissionFlags(program: string, inputs: PermissionInputs): stri
   }
   const specs = { ...profile.specs, ...LOG_OPTIONS };
   const names = envNames(specs);
+  const fileNames = secretFileEnvNames(specs);
+  const secretFiles = fileNames.map((n) => inputs.env[n] ?? "").filter((path) => path !== "");
+  // the SDK resolves references at start, wherever the lake is
+  const references = secretEnvNames(specs).some((n) => isSecretReference(inputs.env[n]?.trim()));
   const env = Object.fromEntries(names.map((n) => [n, inputs.env[n]]));
   let config: Record<string, unknown>;
   let positionals: readonly string[] = [];
@@ -273,17 +283,20 @@ export function permissionFlags(program: string, inputs: PermissionInputs): stri
   }
   const paths = profile.paths(config, positionals);
   const nodeModules = `${inputs.root.replace(/\/+$/, "")}/node_modules`;
-  const read = [...paths.read, ...(profile.nodeModules ? [nodeModules] : [])];
-  if (paths.s3) read.push(...awsPaths(inputs.env));
+  const read = [...paths.read, ...(profile.nodeModules ? [nodeModules] : []), ...secretFiles];
+  if (paths.s3 || references) read.push(...awsPaths(inputs.env));
+  const allowEnv = [...names, ...fileNames, ...(profile.extraEnv ?? [])];
+  if (references) allowEnv.push(...AWS_SDK_ENV);
   const flags = [
     "--no-prompt",
-    ...list("--allow-env", [...names, ...(profile.extraEnv ?? [])]),
-    ...(profile.net ? list("--allow-net", profile.net(config)) : ["--allow-net"]),
+    ...list("--allow-env", allowEnv),
+    // AWS endpoints are not known in advance (region, AWS_ENDPOINT_URL_*): every host
+    ...(profile.net && !references ? list("--allow-net", profile.net(config)) : ["--allow-net"]),
     ...list("--allow-read", read),
     ...list("--allow-write", paths.write),
   ];
   // The AWS SDK's TLS setup asks for sys "ca", which Deno 2.9's --allow-sys=<list> cannot name.
-  if (profile.awsSdk) flags.push("--allow-sys");
+  if (profile.awsSdk || references) flags.push("--allow-sys");
   if (profile.ffi) flags.push(`--allow-ffi=${nodeModules}`);
   return flags;
 }

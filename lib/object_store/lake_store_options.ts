@@ -5,8 +5,12 @@
  * @module
  */
 import { boolOption, stringOption } from "../cli/config_options.ts";
+import { AWS_CREDENTIAL_OPTIONS } from "./aws_credential_options.ts";
 
-/** `OUTPUT_URL`, `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE` and `AWS_CA_BUNDLE`. */
+/**
+ * `OUTPUT_URL`, `AWS_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE`, `AWS_CA_BUNDLE` and the
+ * credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+ */
 export const LAKE_STORE_OPTIONS = {
   outputUrl: stringOption<string>({
     env: "OUTPUT_URL",
@@ -15,7 +19,8 @@ export const LAKE_STORE_OPTIONS = {
   }),
   awsRegion: stringOption<string>({
     env: "AWS_REGION",
-    description: "S3 region (credentials come from the AWS SDK default chain)",
+    description:
+      "S3 region (credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, else the AWS SDK default chain)",
     default: "us-east-1",
   }),
   s3Endpoint: stringOption<string | undefined>({
@@ -34,4 +39,5 @@ export const LAKE_STORE_OPTIONS = {
       "PEM file of the CA(s) that sign the S3 endpoint's TLS certificate (a private CA); replaces the default roots, as in the AWS CLI",
     default: undefined,
   }),
+  ...AWS_CREDENTIAL_OPTIONS,
 };

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from "../cli/config.ts";
+import { type AwsCredentialConfig, awsCredentialsOf } from "./aws_credential_options.ts";
 import { LocalObjectStore } from "./local_object_store.ts";
 import type { Logger } from "../cli/log.ts";
 import type { ObjectStore } from "./object_store.ts";
@@ -20,6 +21,11 @@ export interface S3Settings {
   forcePathStyle: boolean;
   /** PEM file of the CAs trusted for the endpoint (`AWS_CA_BUNDLE`). */
   caBundleFile?: string;
+  /**
+   * The configured credentials (`AWS_ACCESS_KEY_ID`, …); given to the client when set, else
+   * the SDK's default chain. Checked only for an `s3://` lake.
+   */
+  credentials?: AwsCredentialConfig;
 }
 
 /**
@@ -30,6 +36,7 @@ export interface S3Settings {
  * @param log logger for store retries
  * @returns the store, the key prefix inside it, and the parsed location
  * @throws {TypeError} when the URL is not usable
+ * @throws {ConfigError} when only one of the access key id and the secret key is set
  */
 export function openObjectStore(
   outputUrl: string,
@@ -45,10 +52,16 @@ export function openObjectStore(
     region: s3.region,
     endpoint: s3.endpoint,
     forcePathStyle: s3.forcePathStyle,
+    ...credentialsOption(s3.credentials),
     ...(s3.caBundleFile === undefined ? {} : { caBundle: readCaBundle(s3.caBundleFile) }),
     log: log.child("s3"),
   });
   return { store, prefix: location.prefix, location };
+}
+
+function credentialsOption(config: AwsCredentialConfig | undefined) {
+  const credentials = config === undefined ? undefined : awsCredentialsOf(config);
+  return credentials === undefined ? {} : { credentials };
 }
 
 /**

@@ -48,7 +48,7 @@ export interface S3ObjectStoreOptions {
    */
   caBundle?: string;
   /** Fixed credentials; the SDK's default chain when absent. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Attempts per call for retriable failures. @default 5 */
   maxAttempts?: number;
   /** Backoff between attempts. @default 200 ms doubling to 10 s */

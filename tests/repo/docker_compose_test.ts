@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { parse, parseDocument } from "yaml";
-import { envNames, type OptionSpecs } from "../../lib/cli/config.ts";
+import { envNames, isSecretName, isSecretSpec, type OptionSpecs } from "../../lib/cli/config.ts";
 import { CONSUMER_OPTIONS } from "../../lib/consumer/consumer_config.ts";
 import { METRICS_OPTIONS } from "../../lib/metrics/metrics_options.ts";
 import { PRODUCER_OPTIONS } from "../../lib/producer/producer_config.ts";
@@ -35,11 +35,13 @@ interface Service {
   command?: string[] | string;
   networks?: string[] | Record<string, { aliases?: string[] } | null>;
   "stop_grace_period"?: string;
+  secrets?: (string | { source: string; target?: string })[];
 }
 
 interface Compose {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
+  secrets?: Record<string, { file?: string; external?: boolean }>;
 }
 
 async function compose(): Promise<Compose> {
@@ -141,7 +143,7 @@ Deno.test("docker-compose.yaml pins every image and builds the programs from the
 
 Deno.test("docker-compose.yaml documents every variable it uses in .env.example", async () => {
   const used = interpolatedNames(await readText("docker-compose.yaml"));
-  assert.ok(used.has("MINIO_ROOT_PASSWORD"));
+  assert.ok(used.has("USER_AGENT"));
   const example = await readText(".env.example");
   const documented = new Set(
     [...example.matchAll(/^#?\s*([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]!),
@@ -155,11 +157,60 @@ Deno.test("docker-compose.yaml requires secrets instead of defaulting them", asy
   for (const m of text.matchAll(/\$\{([A-Z_]*(?:PASSWORD|SECRET)[A-Z_]*)([^}]*)\}/g)) {
     assert.match(m[2]!, /^:\?/, `\${${m[1]}} must use :? (required), not a default`);
   }
-  const { services } = await compose();
-  assert.match(
-    String(services.consumer?.environment?.AWS_SECRET_ACCESS_KEY),
-    /^\$\{MINIO_ROOT_PASSWORD:\?/,
+});
+
+/**
+ * Secret-looking options that are identifiers, not secrets, and may be inline: the consumer's
+ * AWS_ACCESS_KEY_ID is the stack's MinIO user (MINIO_ROOT_USER), which MinIO gets inline too.
+ */
+const PUBLIC_IDENTIFIERS = new Set(["AWS_ACCESS_KEY_ID"]);
+
+Deno.test("docker-compose.yaml passes credentials as file secrets named by *_FILE, never inline", async () => {
+  const { services, secrets } = await compose();
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    const mounted = new Set(
+      (service.secrets ?? []).map((s) => typeof s === "string" ? s : s.target ?? s.source),
+    );
+    for (const [key, value] of Object.entries(service.environment ?? {})) {
+      const secretFile = /^\/run\/secrets\/([\w.-]+)$/.exec(String(value));
+      if (key.endsWith("_FILE") && secretFile) {
+        if (!mounted.has(secretFile[1]!)) {
+          problems.push(`${name}: ${key} names an unmounted secret`);
+        }
+        continue;
+      }
+      // a secret value in the environment, inline or from .env, shows in `docker inspect`
+      const target = service.build?.target;
+      const spec = target === undefined
+        ? undefined
+        : Object.values(PROGRAM_SPECS[target] ?? {}).find((o) => o.env === key);
+      const secret = spec ? isSecretSpec(spec) : isSecretName(key);
+      if (secret && !key.endsWith("_FILE") && !PUBLIC_IDENTIFIERS.has(key)) {
+        problems.push(`${name}: ${key} is in the environment; mount a file secret instead`);
+      }
+    }
+    for (const secret of mounted) {
+      if (!secrets?.[secret]) problems.push(`${name}: secret "${secret}" is not declared`);
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.deepEqual(secrets, { "minio_root_password": { file: "./secrets/minio_root_password" } });
+  for (const name of ["consumer", "consumer-redpanda"]) {
+    assert.equal(
+      services[name]?.environment?.AWS_SECRET_ACCESS_KEY_FILE,
+      "/run/secrets/minio_root_password",
+      `${name} reads the MinIO password from the file secret`,
+    );
+  }
+  assert.equal(
+    services.minio?.environment?.MINIO_ROOT_PASSWORD_FILE,
+    "/run/secrets/minio_root_password",
   );
+  const ignored = (await readText(".gitignore")).split("\n").map((l) => l.trim());
+  assert.ok(ignored.includes("/secrets/*") && ignored.includes("!/secrets/README.md"));
+  const dockerIgnored = (await readText(".dockerignore")).split("\n").map((l) => l.trim());
+  assert.ok(dockerIgnored.includes("secrets/"), "secrets never reach the build context");
 });
 
 Deno.test("docker-compose.yaml starts in order with health checks and depends_on conditions", async () => {
@@ -244,8 +295,35 @@ const PINNED: Record<string, ReadonlySet<string>> = {
     "OUTPUT_URL", // the stack's MinIO bucket
     "S3_ENDPOINT",
     "S3_FORCE_PATH_STYLE",
+    "AWS_ACCESS_KEY_ID", // the stack's MinIO user
     "METRICS_PORT",
     "METRICS_HOST",
+  ]),
+};
+
+/**
+ * Options the stack's containers do not take, per target: the REST Proxy access options follow
+ * the pinned KAFKA_REST_URL (the stack's proxy has neither authentication nor TLS, and a
+ * `.env` meant for `deno task` against a remote proxy must not leak into the containers), and
+ * the MinIO root credentials have no session token.
+ */
+const NOT_FOR_THE_STACK: Record<string, ReadonlySet<string>> = {
+  producer: new Set([
+    "KAFKA_REST_USERNAME",
+    "KAFKA_REST_PASSWORD",
+    "KAFKA_REST_TOKEN",
+    "KAFKA_REST_CA_FILE",
+    "KAFKA_REST_CERT_FILE",
+    "KAFKA_REST_KEY_FILE",
+  ]),
+  consumer: new Set([
+    "KAFKA_REST_USERNAME",
+    "KAFKA_REST_PASSWORD",
+    "KAFKA_REST_TOKEN",
+    "KAFKA_REST_CA_FILE",
+    "KAFKA_REST_CERT_FILE",
+    "KAFKA_REST_KEY_FILE",
+    "AWS_SESSION_TOKEN",
   ]),
 };
 
@@ -456,8 +534,15 @@ Deno.test("docker-compose.yaml passes every option of a program to each containe
     const specs = PROGRAM_SPECS[target];
     assert.ok(specs, `${name}: target "${target}" has option specs in this test`);
     const environment = service.environment ?? {};
+    const secret = new Set(Object.values(specs).filter((s) => isSecretSpec(s)).map((s) => s.env));
     for (const env of envNames(specs)) {
-      if (TEST_ONLY.has(env) || PER_REPLICA.has(env)) continue;
+      if (TEST_ONLY.has(env) || PER_REPLICA.has(env) || NOT_FOR_THE_STACK[target]!.has(env)) {
+        continue;
+      }
+      // a secret option arrives as <NAME>_FILE, a file secret mounted at /run/secrets/…
+      if (secret.has(env) && /^\/run\/secrets\//.test(String(environment[`${env}_FILE`]))) {
+        continue;
+      }
       if (!(env in environment)) problems.push(`${name}: ${env} is not passed`);
       else if (!PINNED[target]!.has(env) && !passesThrough(env, environment[env])) {
         problems.push(`${name}: ${env} is "${environment[env]}", not \${${env}…} from .env`);
@@ -498,9 +583,15 @@ Deno.test("docker-compose.yaml requires and delivers what the docs and .env.exam
     );
   }
   const required = toldPerFile[0]!;
-  assert.deepEqual(required, ["MINIO_ROOT_PASSWORD", "USER_AGENT"]);
+  assert.deepEqual(required, ["USER_AGENT"]);
   for (const [i, told] of toldPerFile.entries()) {
     assert.deepEqual(told, required, `${COMPOSE_DOCS[i]} tells users to set the same variables`);
+    const section = await docComposeSection(COMPOSE_DOCS[i]!);
+    assert.match(
+      section,
+      /> secrets\/minio_root_password/,
+      `${COMPOSE_DOCS[i]} shows how to create the file secret secrets/minio_root_password`,
+    );
   }
   const example = await readText(".env.example");
   const composeSection = exampleSection(example, /^# --- docker compose/);
@@ -622,12 +713,11 @@ Deno.test({
       for (const { label, argv } of COMPOSE_COMMANDS) {
         const good = await run(
           argv,
-          "MINIO_ROOT_PASSWORD=test-password\n" +
-            "USER_AGENT=wikistream-test/0.1 (https://example.org/contact) deno/2\n",
+          "USER_AGENT=wikistream-test/0.1 (https://example.org/contact) deno/2\n",
         );
         assert.ok(good.ok, `${label}: config failed:\n${good.stderr}`);
         assert.doesNotMatch(good.stderr, /WARN|not set/i, `${label}: config warned`);
-        const bad = await run(argv, "MINIO_ROOT_PASSWORD=test-password\n");
+        const bad = await run(argv, "COMPOSE_PROJECT_NAME=wikistream\n");
         assert.ok(!bad.ok, `${label}: config must fail without USER_AGENT`);
         assert.match(bad.stderr, /set USER_AGENT in \.env/, `${label}: the message says why`);
       }

@@ -9,6 +9,7 @@ import { PIPELINE_OPTIONS } from "../../lib/start/pipeline_options.ts";
 import { permissionFlags, PROGRAM_PROFILES } from "../../lib/launcher/program_permissions.ts";
 import { REPLAY_OPTIONS } from "../../lib/replay/replay_config.ts";
 import { isBlanketPermission } from "../_helpers/program_command.ts";
+import { secretFileEnvNames } from "../../lib/secrets/secret_files.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TEST_ONLY = new Set(["WIKISTREAM_TEST_PAUSE_AT"]);
@@ -52,7 +53,9 @@ Deno.test("each deno task launches its program, which may read exactly the varia
     const allowed = new Set(
       /^--allow-env=(\S+)$/.exec(flags.find((f) => f.startsWith("--allow-env="))!)![1]!.split(","),
     );
-    const needed = [...envNames(specs), ...envNames(LOG_OPTIONS)];
+    // a secret option's <NAME>_FILE counts as declared with it (lib/secrets/secret_files.ts)
+    const declared = { ...specs, ...LOG_OPTIONS };
+    const needed = [...envNames(declared), ...secretFileEnvNames(declared)];
     const extra = [...allowed].filter((a) =>
       !needed.includes(a) && !(PROGRAM_PROFILES[program]!.extraEnv ?? []).includes(a)
     );

@@ -25,12 +25,13 @@ const PROGRAMS = ["producer", "consumer", "broker", "replay", "start"] as const;
 /** Folders that talk to one external system or hold one format; they serve the programs. */
 const BOUNDARIES = ["lake", "object_store", "rest_proxy", "sse", "recentchange"] as const;
 /** Folders every program uses. */
-const SHARED = ["cli", "metrics"] as const;
+const SHARED = ["cli", "metrics", "secrets"] as const;
 
 /** Which other folders of `lib/` each folder may import (`lib/` itself holds no module). */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   cli: [],
   metrics: ["cli"],
+  secrets: ["cli"],
   sse: ["cli"],
   recentchange: [],
   "rest_proxy": ["cli"],
@@ -50,6 +51,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
     "object_store",
     "producer",
     "replay",
+    "secrets",
     "start",
   ],
 };

@@ -304,11 +304,14 @@ const PINNED: Record<string, ReadonlySet<string>> = {
 /**
  * Options the stack's containers do not take, per target: the REST Proxy access options follow
  * the pinned KAFKA_REST_URL (the stack's proxy has neither authentication nor TLS, and a
- * `.env` meant for `deno task` against a remote proxy must not leak into the containers), and
- * the MinIO root credentials have no session token.
+ * `.env` meant for `deno task` against a remote proxy must not leak into the containers; the
+ * API follows the pinned flavor: v2, as Redpanda has no v3), and the MinIO root credentials
+ * have no session token.
  */
 const NOT_FOR_THE_STACK: Record<string, ReadonlySet<string>> = {
   producer: new Set([
+    "KAFKA_REST_API",
+    "KAFKA_REST_CLUSTER_ID",
     "KAFKA_REST_USERNAME",
     "KAFKA_REST_PASSWORD",
     "KAFKA_REST_TOKEN",

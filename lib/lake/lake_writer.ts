@@ -391,7 +391,9 @@ export class LakeUnit {
     const files: ManifestFile[] = [];
     const objects: UnitObject[] = [];
     let maxEventTimeMs: number | undefined;
-    const buckets = [...this.#buckets.values()].sort((a, b) => a.hourMs - b.hourMs);
+    // a bucket whose records were all dead-lettered or canaries holds no row: no file for it
+    const buckets = [...this.#buckets.values()].filter((b) => b.builder.rowCount > 0)
+      .sort((a, b) => a.hourMs - b.hourMs);
     buckets.forEach((bucket, index) => {
       const b = bucket.builder;
       const offsets = [...b.offsetRanges()].sort((x, y) => x[0] - y[0]).map(([partition, r]) => ({

@@ -32,7 +32,8 @@ export interface RestAccessCheckOptions {
  *
  * @param access the REST Proxy access
  * @param options logger, stop signal and timeout
- * @returns whether the proxy answered 2xx (false when it could not be asked)
+ * @returns whether the proxy answered 2xx (false when it could not be asked or the signal
+ *   aborted the check)
  * @throws {RestAccessError} when the proxy refuses the credentials (401) or TLS fails
  */
 export async function checkRestAccess(
@@ -57,7 +58,8 @@ export async function checkRestAccess(
       body: text.slice(0, 200),
     });
   } catch (error) {
-    if (options.signal.aborted) throw options.signal.reason;
+    // a stop during the check is a stop like any other: the program winds down as usual
+    if (options.signal.aborted) return false;
     // a 403 on listing topics may still allow producing to ours: the first call will tell
     if (error instanceof RestAccessError && error.status !== 403) throw error;
     options.log.warn("cannot check the REST Proxy at start: going on, calls are retried", {

@@ -157,16 +157,19 @@ Deno.test({
     "a second Ctrl-C a second after the first forces `deno task produce` to exit 130 without waiting for the drain",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "wikistream-ctrl-c-twice-" });
-    // a REST Proxy that accepts connections and never answers: the drain would wait 20 s
-    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const held: Deno.Conn[] = [];
-    const accepting = (async () => {
-      try {
-        for await (const conn of silent) held.push(conn);
-      } catch {
-        // closed
-      }
-    })();
+    // a REST Proxy that passes the start-up check (GET /topics) and never answers a produce
+    // request: the drain would wait 20 s
+    let produceRequests = 0;
+    const release = Promise.withResolvers<void>();
+    const silent = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      async (request) => {
+        if (request.method === "GET") return Response.json([]);
+        produceRequests++;
+        await release.promise;
+        return new Response(null, { status: 503 });
+      },
+    );
     try {
       const lines = await readRecordedLines(RECORDING, 500);
       await using sse = await startSseServer({ events: lines, rate: 100 });
@@ -179,7 +182,10 @@ Deno.test({
         STATE_DIR: `${dir}/state`,
         PROGRESS_INTERVAL_MS: "0",
       });
-      await waitFor("a produce request", () => Promise.resolve(held.length > 0 ? true : undefined));
+      await waitFor(
+        "a produce request",
+        () => Promise.resolve(produceRequests > 0 ? true : undefined),
+      );
       await terminal.ctrlC();
       await waitFor(
         "the stop",
@@ -194,9 +200,8 @@ Deno.test({
       assert.match(log, /second signal: exiting now without draining/);
       assert.ok(performance.now() - before < 5_000);
     } finally {
-      silent.close();
-      await accepting;
-      for (const conn of held) conn.close();
+      release.resolve();
+      await silent.shutdown();
       await Deno.remove(dir, { recursive: true });
     }
   },

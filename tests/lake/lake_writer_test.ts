@@ -192,3 +192,34 @@ Deno.test("readEventIds reads back the event ids of a data file in file order", 
   assert.equal(all.length, sealed.manifest.counts.rows);
   assert.deepEqual(new Set(all), new Set(sealed.eventIds));
 });
+
+Deno.test("LakeUnit seals an hour whose only records were dead-lettered or canaries without a file for it", async () => {
+  const [good] = await loadRecordedEvents(1);
+  const event = good as { meta: { dt: string; domain: string; id: string }; namespace: unknown };
+  const later = (hours: number, change: (e: typeof event) => void) => {
+    const copy = structuredClone(event);
+    copy.meta.dt = new Date(Date.parse(event.meta.dt) + hours * 3_600_000).toISOString();
+    copy.meta.id = `${event.meta.id.slice(0, 30)}-${hours}`;
+    change(copy);
+    return copy;
+  };
+  // hour +1 holds only a record the schema refuses, hour +2 only a canary
+  const bad = later(1, (e) => (e.namespace = "0"));
+  const canary = later(2, (e) => (e.meta.domain = "canary"));
+  const unit = new LakeUnit({
+    partition: 2,
+    owner: "c0",
+    seq: 0,
+    topic: "wikimedia-changes",
+    layout,
+    ingestedAtMs: 1e12,
+    limits: LIMITS,
+  });
+  assert.deepEqual(records([good, bad, canary]).map((r) => unit.add(r)), ["row", "dlq", "canary"]);
+  const sealed = unit.seal({ rotation: "age", compression: "zstd", nowMs: 0 });
+  assert.equal(sealed.manifest.files.length, 1);
+  assert.equal(sealed.manifest.files[0]!.rows, 1);
+  assert.equal(sealed.manifest.counts.dlq, 1);
+  assert.equal(sealed.manifest.counts.canaries, 1);
+  assert.match(sealed.manifest.files[0]!.key, /-000\.parquet$/);
+});

@@ -51,3 +51,23 @@ Deno.test("the access check only warns for a 403 on listing topics, an error ans
     assert.equal(warnings.length, 1, String(status));
   }
 });
+
+Deno.test("a stop during the access check ends it quietly, so the program stops as usual", async () => {
+  const release = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    await release.promise;
+    return Response.json([]);
+  });
+  const { log } = testLogger();
+  const stop = new AbortController();
+  try {
+    using access = await openRestAccess({
+      kafkaRestUrl: new URL(`http://127.0.0.1:${server.addr.port}/`),
+    });
+    setTimeout(() => stop.abort(new DOMException("received SIGINT", "AbortError")), 100);
+    assert.equal(await checkRestAccess(access, { log, signal: stop.signal }), false);
+  } finally {
+    release.resolve();
+    await server.shutdown();
+  }
+});

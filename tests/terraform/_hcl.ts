@@ -7,6 +7,8 @@
  *
  * @module
  */
+// the package's own types pull in the DOM library (see _hcl2json.d.ts)
+// @ts-types="./_hcl2json.d.ts"
 import { parse } from "@cdktf/hcl2json";
 
 /** The Terraform root of the repository. */
@@ -207,8 +209,9 @@ export function references(
     if (root === "var" || root === "local") found.push({ kind: root, name: parts[0]! });
     else if (root === "data" || root === "module") {
       found.push({ kind: root, name: `${parts[0]}.${parts[1] ?? ""}` });
-    } else if (root.startsWith("aws_")) found.push({ kind: "resource", name: `${root}.${parts[0]}` });
-    else if (!BUILTIN_ROOTS.has(root) && !bound.has(root)) unknown.push(m[0]);
+    } else if (root.startsWith("aws_")) {
+      found.push({ kind: "resource", name: `${root}.${parts[0]}` });
+    } else if (!BUILTIN_ROOTS.has(root) && !bound.has(root)) unknown.push(m[0]);
   }
   return { references: found, unknown };
 }
@@ -223,7 +226,7 @@ export function stringsIn(value: unknown): { text: string; iterators: Set<string
   const out: { text: string; iterators: Set<string> }[] = [];
   const walk = (v: unknown, iterators: Set<string>) => {
     if (typeof v === "string") out.push({ text: v, iterators });
-    else if (Array.isArray(v)) for (const x of v) walk(x, iterators);
+    else if (Array.isArray(v)) { for (const x of v) walk(x, iterators); }
     else if (v !== null && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         if (k === "dynamic") {

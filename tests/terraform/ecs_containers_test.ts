@@ -71,7 +71,9 @@ for (const program of ["producer", "consumer"]) {
     const stage = dockerfile.split(/^FROM /m).find((s) => s.startsWith(`base AS ${program}`));
     const entrypoint = /^ENTRYPOINT (.+)$/m.exec(stage ?? "")?.[1];
     assert.deepEqual(JSON.parse(entrypoint ?? "null"), container.entryPoint);
-    assert.ok(!container.entryPoint.includes("-A") && !container.entryPoint.includes("--allow-all"));
+    assert.ok(
+      !container.entryPoint.includes("-A") && !container.entryPoint.includes("--allow-all"),
+    );
     const definition = module.resources.get(`aws_ecs_task_definition.${program}`)!;
     assert.equal(definition.container_definitions, `\${jsonencode([local.${program}_container])}`);
     assert.deepEqual(definition.requires_compatibilities, ["FARGATE"]);
@@ -140,7 +142,10 @@ for (const program of ["producer", "consumer"]) {
     );
     assert.equal(container.logConfiguration.logDriver, "awslogs");
     assert.equal(container.logConfiguration.options["awslogs-group"], "${local.log_group_name}");
-    assert.equal(module.resources.get("aws_cloudwatch_log_group.this")!.name, "${local.log_group_name}");
+    assert.equal(
+      module.resources.get("aws_cloudwatch_log_group.this")!.name,
+      "${local.log_group_name}",
+    );
   });
 }
 

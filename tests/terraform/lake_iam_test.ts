@@ -112,7 +112,9 @@ function comparePolicy(runs: PolicyRun[]): { missing: string[]; unused: string[]
         if (!used()) unused.push(`${action} on ${written.resources[r]} (${written.sid})`);
         for (const v of values) {
           if (!used(v)) {
-            unused.push(`${action} with s3:prefix ${written.conditions[0]!.values[v]} (${written.sid})`);
+            unused.push(
+              `${action} with s3:prefix ${written.conditions[0]!.values[v]} (${written.sid})`,
+            );
           }
         }
       }
@@ -164,13 +166,17 @@ function readerRuns(observedCalls: ObservedCalls): PolicyRun[] {
 }
 
 Deno.test("the lake policies' templates are the lake layout: <prefix>/ then the topic's folders, and the topic is KAFKA_TOPIC's default", () => {
-  assert.equal(module.locals.get("lake_root"), '${var.lake_prefix == "" ? "" : "${var.lake_prefix}/"}');
+  assert.equal(
+    module.locals.get("lake_root"),
+    '${var.lake_prefix == "" ? "" : "${var.lake_prefix}/"}',
+  );
   assert.equal(module.locals.get("lake_objects"), "${aws_s3_bucket.lake.arn}/${local.lake_root}");
   assert.equal(TOPIC, KAFKA_REST_OPTIONS.kafkaTopic.default);
 });
 
 Deno.test({
-  name: "every S3 call of the consumer and start is granted by the writer policy, and the policy grants nothing they did not call",
+  name:
+    "every S3 call of the consumer and start is granted by the writer policy, and the policy grants nothing they did not call",
   sanitizeResources: false, // s3rver's sockets close after the test's last assertion
   sanitizeOps: false,
   async fn() {
@@ -191,7 +197,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "every S3 call of verify is granted by the reader policy, and the policy grants nothing verify did not call",
+  name:
+    "every S3 call of verify is granted by the reader policy, and the policy grants nothing verify did not call",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -212,11 +219,17 @@ Deno.test({
       s3Statements(name, prefix).filter((s) => !s.actions.includes("s3:DeleteObject"));
     const lacking = comparePolicy(writerRuns(observedCalls, withoutDelete));
     assert.ok(lacking.missing.length > 0);
-    assert.ok(lacking.missing.every((m) => m.startsWith("s3:DeleteObject on ")), lacking.missing[0]);
+    assert.ok(
+      lacking.missing.every((m) => m.startsWith("s3:DeleteObject on ")),
+      lacking.missing[0],
+    );
     const withExtra = (name: string, prefix: string) =>
       s3Statements(name, prefix).map((s) =>
         s.sid === "DeleteConditionalCreateProbe"
-          ? { ...s, resources: [...s.resources, valueTable(prefix)["local.lake_objects"] + `${TOPIC}/*`] }
+          ? {
+            ...s,
+            resources: [...s.resources, valueTable(prefix)["local.lake_objects"] + `${TOPIC}/*`],
+          }
           : s
       );
     const extra = comparePolicy(writerRuns(observedCalls, withExtra));
@@ -227,7 +240,7 @@ Deno.test({
   },
 });
 
-Deno.test("no policy of the module allows s3:* or any action on Resource \"*\"; the optional KMS grants are KMS only", () => {
+Deno.test('no policy of the module allows s3:* or any action on Resource "*"; the optional KMS grants are KMS only', () => {
   for (const [key, doc] of module.data) {
     if (!key.startsWith("aws_iam_policy_document.")) continue;
     const statements = [

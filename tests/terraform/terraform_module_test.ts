@@ -127,7 +127,11 @@ Deno.test("deploy/aws: the reference check fails on an undeclared name", () => {
 Deno.test("deploy/aws: every variable has a type and a description", () => {
   for (const module of modules.values()) {
     for (const [name, body] of module.variables) {
-      assert.match(String(body.type ?? ""), /^\$\{.+\}$/, `${module.dir}: variable ${name} has a type`);
+      assert.match(
+        String(body.type ?? ""),
+        /^\$\{.+\}$/,
+        `${module.dir}: variable ${name} has a type`,
+      );
       assert.ok(
         typeof body.description === "string" && body.description.length > 10,
         `${module.dir}: variable ${name} has a description`,

@@ -177,8 +177,6 @@ Deno.test("the lake policies' templates are the lake layout: <prefix>/ then the 
 Deno.test({
   name:
     "every S3 call of the consumer and start is granted by the writer policy, and the policy grants nothing they did not call",
-  sanitizeResources: false, // s3rver's sockets close after the test's last assertion
-  sanitizeOps: false,
   async fn() {
     const observedCalls = await calls();
     assert.ok(observedCalls.consumer.length > 20 && observedCalls.start.length > 10);
@@ -199,8 +197,6 @@ Deno.test({
 Deno.test({
   name:
     "every S3 call of verify is granted by the reader policy, and the policy grants nothing verify did not call",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const observedCalls = await calls();
     const actions = new Set(observedCalls.verify.map((r) => iamRequirement(r).action));
@@ -211,8 +207,6 @@ Deno.test({
 
 Deno.test({
   name: "the least-privilege comparison fails for a missing grant and for an extra one",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const observedCalls = await calls();
     const withoutDelete = (name: string, prefix: string) =>

@@ -154,10 +154,12 @@ Deno.test("deploy/aws: Terraform and the AWS provider versions are pinned, the s
   assert.equal(new Set(pins).size, 1);
 });
 
-Deno.test("deploy/aws: files are in terraform fmt style (two-space indents, aligned =, no tabs or trailing spaces)", () => {
+Deno.test("deploy/aws: files are in terraform fmt style (two-space indents, aligned =, no tabs or trailing spaces)", async () => {
   const problems = [...modules.values()].flatMap((m) =>
     m.files.flatMap((f) => fmtProblems(f.path, f.text))
   );
+  const example = "example/terraform.tfvars.example";
+  problems.push(...fmtProblems(example, await Deno.readTextFile(new URL(example, DEPLOY_AWS))));
   assert.deepEqual(problems, []);
 });
 

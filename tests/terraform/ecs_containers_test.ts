@@ -149,6 +149,31 @@ for (const program of ["producer", "consumer"]) {
   });
 }
 
+Deno.test("ECS producer: with producer_state_on_efs, STATE_DIR's folder is the EFS mount, owned by the image's user", async () => {
+  const container = local("producer_container");
+  assert.equal(
+    container.mountPoints,
+    '${var.producer_state_on_efs ? [{ sourceVolume = "producer-state", containerPath = local.producer_state_mount, readOnly = false }] : []}',
+  );
+  const dockerfile = await Deno.readTextFile(new URL("Dockerfile", ROOT));
+  const workdir = /^WORKDIR (\S+)$/m.exec(dockerfile)?.[1];
+  const stateDir = String(PRODUCER_OPTIONS.stateDir.default);
+  assert.ok(!stateDir.startsWith("/") && stateDir.includes("/"), stateDir);
+  const mount = `${workdir}/${stateDir.split("/")[0]}`;
+  assert.equal(local("producer_state_mount"), mount, "the mount holds the default STATE_DIR");
+  assert.equal(
+    local("producer_base_environment").STATE_DIR,
+    undefined,
+    "STATE_DIR keeps its default",
+  );
+  assert.match(dockerfile, new RegExp(`chown deno:deno [^\n]*${mount.replaceAll(".", "\\.")}`));
+  const definition = module.resources.get("aws_ecs_task_definition.producer")!;
+  const volume = definition.dynamic.volume[0].content[0];
+  assert.equal(volume.name, "producer-state");
+  assert.equal(volume.efs_volume_configuration[0].transit_encryption, "ENABLED");
+  assert.equal(volume.efs_volume_configuration[0].authorization_config[0].iam, "ENABLED");
+});
+
 Deno.test("ECS services: one producer at a time, consumer_desired_count consumers", () => {
   const producer = module.resources.get("aws_ecs_service.producer")!;
   assert.equal(producer.desired_count, 1);

@@ -277,6 +277,7 @@ Deno.test("the REST Proxy secrets policy reads exactly the module's SecureString
     "${aws_iam_role.consumer.name} <- ${aws_iam_policy.lake_writer.arn}",
     "${aws_iam_role.consumer.name} <- ${aws_iam_policy.rest_secrets[0].arn}",
     "${aws_iam_role.execution[0].name} <- arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+    "${aws_iam_role.producer[0].name} <- ${aws_iam_policy.producer_state[0].arn}",
     "${aws_iam_role.producer[0].name} <- ${aws_iam_policy.rest_secrets[0].arn}",
   ]);
   // no inline role policies that could grant more

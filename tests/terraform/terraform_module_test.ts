@@ -84,6 +84,7 @@ Deno.test("deploy/aws: every .tf file parses with the HCL parser and the folders
   assert.deepEqual(module.files.map((f) => f.path.split("/").at(-1)), [
     "bucket.tf",
     "ecs.tf",
+    "efs.tf",
     "iam.tf",
     "iam_user.tf",
     "main.tf",

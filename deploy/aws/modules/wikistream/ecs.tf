@@ -54,6 +54,7 @@ locals {
     stopTimeout = var.stop_timeout_seconds
     environment = [for name, value in merge(local.producer_base_environment, var.producer_environment) : { name = name, value = value } if value != null]
     healthCheck = local.health_check
+    mountPoints = var.producer_state_on_efs ? [{ sourceVolume = "producer-state", containerPath = local.producer_state_mount, readOnly = false }] : []
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -117,6 +118,24 @@ resource "aws_ecs_task_definition" "producer" {
     cpu_architecture        = var.cpu_architecture
   }
 
+  dynamic "volume" {
+    for_each = var.producer_state_on_efs ? [aws_efs_access_point.producer_state[0].id] : []
+
+    content {
+      name = "producer-state"
+
+      efs_volume_configuration {
+        file_system_id     = aws_efs_file_system.producer_state[0].id
+        transit_encryption = "ENABLED"
+
+        authorization_config {
+          access_point_id = volume.value
+          iam             = "ENABLED"
+        }
+      }
+    }
+  }
+
   lifecycle {
     precondition {
       condition     = var.image != null && var.user_agent != null && length(var.subnet_ids) > 0
@@ -174,7 +193,7 @@ resource "aws_ecs_service" "producer" {
     assign_public_ip = var.assign_public_ip
   }
 
-  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.execution, aws_iam_role_policy_attachment.producer_rest_secrets]
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.execution, aws_iam_role_policy_attachment.producer_rest_secrets, aws_iam_role_policy_attachment.producer_state, aws_efs_mount_target.producer_state]
 }
 
 resource "aws_ecs_service" "consumer" {

@@ -276,3 +276,9 @@ variable "consumer_role_for_ec2" {
   description = "Let EC2 instances assume the consumer's role too, through an instance profile created for it (a consumer on an instance you manage); ECS tasks can always assume it."
   default     = false
 }
+
+variable "producer_state_on_efs" {
+  type        = bool
+  description = "Keep the producer's state folder (resume position, dead letters) on an encrypted EFS file system with mount targets in subnet_ids, so a replaced producer resumes without a gap; false keeps it on the task's ephemeral storage."
+  default     = false
+}

@@ -15,8 +15,8 @@ data "aws_subnet" "tasks" {
 
   lifecycle {
     precondition {
-      condition     = length(var.subnet_ids) > 0
-      error_message = "producer_state_on_efs needs subnet_ids: the mount targets go there."
+      condition     = length(var.subnet_ids) > 0 && length(var.security_group_ids) > 0
+      error_message = "producer_state_on_efs needs subnet_ids (the mount targets go there) and security_group_ids (NFS is allowed from them)."
     }
   }
 }

@@ -9,7 +9,10 @@
  * (`If-None-Match: *`) and every multipart step but the abort need `s3:PutObject`.
  * A request it does not know (a subresource such as `?tagging`, a copy, a batch
  * delete) maps to no action, and {@linkcode iamRequirement} throws, so a test fails
- * instead of silently granting too little.
+ * instead of silently granting too little. {@linkcode iamRequirements} adds what an answer
+ * implies: S3 answers a GetObject or HeadObject of a missing key with 404 only when the
+ * caller may also `s3:ListBucket` the bucket (without any `s3:prefix`, which such a request
+ * does not carry), and with 403 AccessDenied otherwise.
  *
  * @module
  */
@@ -141,4 +144,20 @@ export function iamRequirement(record: S3RequestRecord): IamRequirement {
       return { action: "s3:DeleteObject", resource, key };
   }
   throw unknown();
+}
+
+/**
+ * Everything IAM must allow for a request to get the answer it got: the request's own
+ * action, and for a 404 to an object read also `s3:ListBucket` on the bucket with no
+ * `s3:prefix` (without it S3 answers 403, which the programs take for refused credentials).
+ *
+ * @param record the request
+ * @returns the requirements
+ * @throws {RangeError} for a request this mapping does not know
+ */
+export function iamRequirements(record: S3RequestRecord): IamRequirement[] {
+  const own = iamRequirement(record);
+  if (own.action !== "s3:GetObject" || record.status !== 404) return [own];
+  const bucket = own.resource.slice("arn:aws:s3:::".length).split("/")[0]!;
+  return [own, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}` }];
 }

@@ -2,13 +2,15 @@
  * Runs the real programs against a request-logging s3rver and returns the S3 requests
  * each made: the consumer (twice on one lake, so the second run takes partitions on from
  * what the first wrote, with dead letters in it), `start` on the replayed sample, and
- * `verify` on both lakes. Each runs as its `deno task` runs it (the launcher's flags,
+ * `verify` on both lakes and then on the `start` lake with one data file deleted (so it
+ * meets a missing key, as it exists to). Each runs as its `deno task` runs it (the launcher's flags,
  * never `-A`), with a cleared environment so no inherited `AWS_*` reaches it.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { startBroker } from "../../lib/broker/broker_server.ts";
+import { S3ObjectStore } from "../../lib/object_store/s3_object_store.ts";
 import { loadRecordedEvents, produceEvents } from "../_helpers/produce_events.ts";
 import { programArgs } from "../_helpers/program_command.ts";
 import { spawnReplayTask } from "../_helpers/replay_task.ts";
@@ -28,7 +30,7 @@ export interface ObservedCalls {
   consumer: S3RequestRecord[];
   /** The `start` run. */
   start: S3RequestRecord[];
-  /** Both `verify` runs. */
+  /** The `verify` runs. */
   verify: S3RequestRecord[];
 }
 
@@ -137,5 +139,32 @@ export async function observeProgramS3Calls(home: string): Promise<ObservedCalls
     assert.equal(verified.code, 0, `verify ${prefix}: ${verified.stdout}${verified.stderr}`);
   }
   const verify = since(verifyFrom);
-  return { consumer, start, verify };
+
+  // a data file lost: verify must find it missing (404), not be refused (403); the test's own
+  // list and delete are not logged as verify's
+  const store = new S3ObjectStore({
+    bucket: OBSERVED_BUCKET,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+  });
+  try {
+    const data = await store.list(`${START_PREFIX}/wikimedia-changes/`);
+    assert.ok(data.length > 0, "start wrote data files");
+    await store.delete(data[0]!);
+  } finally {
+    store.close();
+  }
+  const brokenFrom = mark();
+  const broken = await run("verify", [], {
+    ...base,
+    OUTPUT_URL: `s3://${OBSERVED_BUCKET}/${START_PREFIX}`,
+  });
+  assert.equal(
+    broken.code,
+    1,
+    `verify of a lake with a lost file: ${broken.stdout}${broken.stderr}`,
+  );
+  assert.match(broken.stdout + broken.stderr, /is missing/);
+  return { consumer, start, verify: [...verify, ...since(brokenFrom)] };
 }

@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { KAFKA_REST_OPTIONS } from "../../lib/rest_proxy/kafka_rest_options.ts";
-import { type IamRequirement, iamRequirement } from "../_helpers/s3_request_log.ts";
+import {
+  type IamRequirement,
+  iamRequirement,
+  iamRequirements,
+} from "../_helpers/s3_request_log.ts";
 import {
   CONSUMER_PREFIX,
   OBSERVED_BUCKET,
@@ -123,8 +127,10 @@ function comparePolicy(runs: PolicyRun[]): { missing: string[]; unused: string[]
   return { missing: [...missing].sort(), unused };
 }
 
+/** Whether a request is about a lake prefix; a bucket-wide one (no key, no prefix) is about all. */
 function underPrefix(request: IamRequirement, prefix: string): boolean {
-  return (request.key ?? request.prefix ?? "").startsWith(`${prefix}/`);
+  const about = request.key ?? request.prefix;
+  return about === undefined || about.startsWith(`${prefix}/`);
 }
 
 let observed: Promise<ObservedCalls> | undefined;
@@ -146,18 +152,18 @@ function writerRuns(observedCalls: ObservedCalls, statements = s3Statements): Po
     {
       prefix: CONSUMER_PREFIX,
       statements: statements("lake_writer", CONSUMER_PREFIX),
-      requests: observedCalls.consumer.map(iamRequirement),
+      requests: observedCalls.consumer.flatMap(iamRequirements),
     },
     {
       prefix: START_PREFIX,
       statements: statements("lake_writer", START_PREFIX),
-      requests: observedCalls.start.map(iamRequirement),
+      requests: observedCalls.start.flatMap(iamRequirements),
     },
   ];
 }
 
 function readerRuns(observedCalls: ObservedCalls): PolicyRun[] {
-  const requests = observedCalls.verify.map(iamRequirement);
+  const requests = observedCalls.verify.flatMap(iamRequirements);
   return [CONSUMER_PREFIX, START_PREFIX].map((prefix) => ({
     prefix,
     statements: s3Statements("lake_reader", prefix),

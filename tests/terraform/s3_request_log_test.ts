@@ -3,7 +3,11 @@
  * (tests/_helpers/s3_request_log.ts), one request shape at a time.
  */
 import assert from "node:assert/strict";
-import { iamRequirement, type S3RequestRecord } from "../_helpers/s3_request_log.ts";
+import {
+  iamRequirement,
+  iamRequirements,
+  type S3RequestRecord,
+} from "../_helpers/s3_request_log.ts";
 
 function request(
   method: string,
@@ -63,4 +67,14 @@ Deno.test("iamRequirement refuses requests it cannot map: subresources, copies, 
   ) {
     assert.throws(() => iamRequirement(r), RangeError, `${r.method} ${r.path}`);
   }
+});
+
+Deno.test("iamRequirements adds s3:ListBucket without a prefix for a 404 to an object read (S3 answers 403 without it)", () => {
+  const missing = { ...request("HEAD", "/b/lake/x.parquet"), status: 404 };
+  assert.deepEqual(iamRequirements(missing), [
+    { action: "s3:GetObject", resource: "arn:aws:s3:::b/lake/x.parquet", key: "lake/x.parquet" },
+    { action: "s3:ListBucket", resource: "arn:aws:s3:::b" },
+  ]);
+  assert.equal(iamRequirements(request("GET", "/b/lake/x.parquet")).length, 1);
+  assert.equal(iamRequirements({ ...request("PUT", "/b/k"), status: 412 }).length, 1);
 });

@@ -6,20 +6,18 @@
 #   _dlq/<topic>/partition=…/         dead letters               write: Get, Put   read: Get
 #   _state/<topic>/                   pointers and the probe     write: Get, Put   read: Get
 #   _state/<topic>/probe-*            the conditional-create probe, deleted after the check
-# HeadObject is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket with the listed
-# prefix as s3:prefix; nothing is ever deleted but the probe.
+# HeadObject is authorized as s3:GetObject, ListObjectsV2 as s3:ListBucket; nothing is ever
+# deleted but the probe. ListBucket (key names only) is granted on the bucket without an
+# s3:prefix condition: S3 answers a read of a missing key with 404 only when the caller may
+# list the bucket, and with 403 otherwise, and a read of a key that is not there yet is
+# normal (a new partition's pointer; a lost file that verify reports). Reads are still
+# limited to the lake's prefixes.
 
 data "aws_iam_policy_document" "lake_writer" {
   statement {
-    sid       = "ListOwnManifests"
+    sid       = "ListLakeKeys"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.lake.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.lake_root}_manifests/${var.topic}/*"]
-    }
   }
 
   statement {
@@ -58,19 +56,9 @@ data "aws_iam_policy_document" "lake_writer" {
 
 data "aws_iam_policy_document" "lake_reader" {
   statement {
-    sid       = "ListLake"
+    sid       = "ListLakeKeys"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.lake.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values = [
-        "${local.lake_root}_manifests/",
-        "${local.lake_root}_manifests/${var.topic}/*",
-        "${local.lake_root}${var.topic}/*",
-      ]
-    }
   }
 
   statement {

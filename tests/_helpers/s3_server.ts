@@ -8,6 +8,7 @@
  */
 import S3rver from "s3rver";
 import { installConditionalPut } from "./s3_conditional_put.mjs";
+import { requestLogMiddleware, type S3RequestRecord } from "./s3_request_log.ts";
 import { S3RVER_CREDENTIALS, s3rverClientEnv } from "./s3_server_process.ts";
 
 /** A running s3rver. */
@@ -32,6 +33,11 @@ export interface TestS3ServerOptions {
    * @default true
    */
   conditionalPut?: boolean;
+  /**
+   * Append every request to this list once answered (`s3_request_log.ts`); in-process
+   * (plain HTTP) servers only.
+   */
+  requestLog?: S3RequestRecord[];
 }
 
 /**
@@ -41,7 +47,7 @@ export interface TestS3ServerOptions {
  * @param tls serve HTTPS with this key and certificate (the endpoint is then https://localhost);
  *   s3rver then runs under Node.js, because its keep-alive HTTPS connections stall when
  *   it is served by Deno's `node:https` (the AWS SDK client under Deno works with it on Node)
- * @param options whether conditional PUTs are honoured
+ * @param options whether conditional PUTs are honoured, where requests are logged
  * @returns the running server
  */
 export async function startS3Server(
@@ -50,7 +56,10 @@ export async function startS3Server(
   options: TestS3ServerOptions = {},
 ): Promise<TestS3Server> {
   const conditionalPut = options.conditionalPut ?? true;
-  if (tls) return await startTlsS3Server(bucket, tls, conditionalPut);
+  if (tls) {
+    if (options.requestLog) throw new TypeError("Cannot log the requests of a TLS s3rver");
+    return await startTlsS3Server(bucket, tls, conditionalPut);
+  }
   const directory = await Deno.makeTempDir({ prefix: "wikistream-s3rver-" });
   const server = new S3rver({
     address: "127.0.0.1",
@@ -60,6 +69,11 @@ export async function startS3Server(
     configureBuckets: [{ name: bucket, configs: [] }],
   });
   if (conditionalPut) installConditionalPut(server);
+  if (options.requestLog) {
+    (server as unknown as { middleware: unknown[] }).middleware.unshift(
+      requestLogMiddleware(options.requestLog),
+    );
+  }
   const info = await server.run() as { address: string; port: number };
   return running(`http://127.0.0.1:${info.port}`, bucket, directory, () => server.close());
 }

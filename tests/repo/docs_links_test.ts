@@ -4,6 +4,7 @@ const ROOT = new URL("../../", import.meta.url);
 /** The README and the reference it links to. */
 const PAGES = [
   "README.md",
+  "docs/aws.md",
   "docs/configuration.md",
   "docs/development.md",
   "docs/lake.md",

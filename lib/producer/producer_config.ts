@@ -38,6 +38,12 @@ export const OFFLINE_HINT: string =
   "bundled sample with `deno task replay --loop samples/recentchange-sample.ndjson.gz` and " +
   "start with --stream-url http://127.0.0.1:8090/v2/stream/recentchange";
 
+/**
+ * The producer options that say how to reach a remote REST Proxy (credentials, TLS files, the
+ * v2 or v3 API): `deno task start`, which produces to its own embedded broker, leaves them out.
+ */
+export const REMOTE_PROXY_OPTIONS = { ...REST_API_OPTIONS, ...KAFKA_REST_ACCESS_OPTIONS };
+
 /** Every producer option. */
 export const PRODUCER_OPTIONS = {
   streamUrl: httpUrlOption({
@@ -46,8 +52,7 @@ export const PRODUCER_OPTIONS = {
     default: new URL(DEFAULT_STREAM_URL),
   }),
   ...KAFKA_REST_OPTIONS,
-  ...REST_API_OPTIONS,
-  ...KAFKA_REST_ACCESS_OPTIONS,
+  ...REMOTE_PROXY_OPTIONS,
   stateDir: stringOption<string>({
     env: "STATE_DIR",
     description: "directory for the resume state and the dead-letter file",

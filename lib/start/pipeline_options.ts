@@ -7,12 +7,27 @@
 import { embeddedBrokerLimitOptions } from "../broker/broker_config.ts";
 import { intOption, stringOption } from "../cli/config_options.ts";
 import { CONSUMER_OPTIONS } from "../consumer/consumer_config.ts";
-import { PRODUCER_OPTIONS } from "../producer/producer_config.ts";
+import { PRODUCER_OPTIONS, REMOTE_PROXY_OPTIONS } from "../producer/producer_config.ts";
+import type { OptionSpecs } from "../cli/config.ts";
 
-/** Options of `deno task start`: the producer's and the consumer's, plus the embedded broker's. */
+/** Options that describe a remote REST Proxy (access, API): start runs its own broker. */
+type RemoteProxyKey = keyof typeof REMOTE_PROXY_OPTIONS;
+const REMOTE_PROXY_KEYS: readonly string[] = Object.keys(REMOTE_PROXY_OPTIONS);
+
+function withoutRemoteProxy<S extends OptionSpecs>(specs: S): Omit<S, RemoteProxyKey> {
+  return Object.fromEntries(
+    Object.entries(specs).filter(([key]) => !REMOTE_PROXY_KEYS.includes(key)),
+  ) as Omit<S, RemoteProxyKey>;
+}
+
+/**
+ * Options of `deno task start`: the producer's and the consumer's, plus the embedded broker's.
+ * The REST Proxy access and API options are not among them: start's producer and consumer talk
+ * to the embedded broker only (so a `.env` made for a remote proxy does not get in the way).
+ */
 export const PIPELINE_OPTIONS = {
-  ...PRODUCER_OPTIONS,
-  ...CONSUMER_OPTIONS,
+  ...withoutRemoteProxy(PRODUCER_OPTIONS),
+  ...withoutRemoteProxy(CONSUMER_OPTIONS),
   progressIntervalMs: intOption({
     env: "PROGRESS_INTERVAL_MS",
     description: "interval of the combined progress line (0 turns it off)",

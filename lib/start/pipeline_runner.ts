@@ -143,16 +143,27 @@ export async function runPipeline(
     }
   })();
 
+  // the embedded broker: plain loopback HTTP without credentials, produced to with v2 (which
+  // creates the topic)
+  const embedded = {
+    kafkaRestUrl: restUrl,
+    kafkaRestUsername: undefined,
+    kafkaRestPassword: undefined,
+    kafkaRestToken: undefined,
+    kafkaRestCaFile: undefined,
+    kafkaRestCertFile: undefined,
+    kafkaRestKeyFile: undefined,
+  };
   const producerConfig: ProducerConfig = Object.freeze({
     ...config,
-    kafkaRestUrl: restUrl,
-    // the embedded broker is produced to with v2, which creates the topic
+    ...embedded,
     kafkaRestApi: "v2",
+    kafkaRestClusterId: undefined,
     progressIntervalMs: 0,
   });
   const consumerConfig: ConsumerConfig = Object.freeze({
     ...config,
-    kafkaRestUrl: restUrl,
+    ...embedded,
     progressIntervalMs: 0,
     consumerUntilIdleMs: undefined,
   });

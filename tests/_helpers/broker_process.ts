@@ -23,6 +23,8 @@ export interface SpawnBrokerOptions {
    * it must exec the broker (keep its pid) so that signals reach it.
    */
   wrapper?: string[];
+  /** Characters of stderr kept for {@linkcode BrokerProcess.stderr}. @default 8192 */
+  stderrLimit?: number;
 }
 
 /** A running broker subprocess. */
@@ -31,7 +33,7 @@ export interface BrokerProcess {
   url: URL;
   /** The child process. */
   child: Deno.ChildProcess;
-  /** The broker's stderr so far (the last 8 KiB). */
+  /** The broker's stderr so far (the last `stderrLimit` characters, 8 KiB by default). */
   stderr(): string;
   /** Sends a signal and waits for the process to exit (and its pipes to close). */
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
@@ -68,7 +70,7 @@ export async function spawnBroker(options: SpawnBrokerOptions): Promise<BrokerPr
   const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
     new WritableStream({
       write(chunk) {
-        stderrTail = (stderrTail + chunk).slice(-8192);
+        stderrTail = (stderrTail + chunk).slice(-(options.stderrLimit ?? 8192));
       },
     }),
   ).catch(() => {});

@@ -6,10 +6,12 @@
  * secret key arrive through every route: the environment, `<NAME>_FILE`, `ssm:` and
  * `secretsmanager:` references (resolved by the real SDK clients against a local JSON 1.1
  * endpoint) and `KAFKA_REST_URL`'s userinfo. Each route is run with `--print-config`, for
- * real (events produced, rows in the lake), and against failing endpoints (a wrong password,
+ * real (events produced, rows in the lake; the Redpanda dialect too), and against failing
+ * endpoints (a wrong password,
  * an unreachable proxy, an unreachable S3 endpoint, a proxy whose CA is not trusted), all at
- * `LOG_LEVEL=debug`; every byte of stdout and stderr is searched for every secret and for
- * the `Authorization` values made from them.
+ * `LOG_LEVEL=debug`, for the producer, the consumer, `verify` and `start`; every byte of their
+ * stdout and stderr, and of the broker's debug log, is searched for every secret and for the
+ * `Authorization` values made from them.
  *
  * @module
  */
@@ -158,7 +160,9 @@ Deno.test({
     });
     const broker = await spawnBroker({
       dataDir: `${dir}/broker`,
+      stderrLimit: 1 << 24,
       env: {
+        LOG_LEVEL: "debug",
         BROKER_USERS_FILE: usersFile,
         BROKER_TOKENS_FILE: tokensFile,
         BROKER_TLS_CERT_FILE: ca.certFile,
@@ -264,6 +268,19 @@ Deno.test({
         assert.equal(lastLog(consumed, "consumer stopped").rowsWritten, EVENTS, route);
       }
 
+      // the Redpanda dialect takes the same variables
+      const redpanda = await run("consume (token, redpanda dialect)", "consume", {
+        ...base,
+        ...routes.token,
+        KAFKA_REST_FLAVOR: "redpanda",
+        OUTPUT_URL: `${dir}/lake-redpanda`,
+        CONSUMER_GROUP: "access-redpanda",
+        CONSUMER_INSTANCE_ID: "access-redpanda",
+        CONSUMER_UNTIL_IDLE_MS: "1500",
+      });
+      assert.equal(redpanda.code, 0, redpanda.output.slice(-3000));
+      assert.equal(lastLog(redpanda, "consumer stopped").rowsWritten, EVENTS);
+
       // refusals: a wrong password and a wrong token stop the programs at once (exit 2)
       const wrong = await run("produce, wrong password", "produce", {
         ...producerEnv("env"),
@@ -335,8 +352,29 @@ Deno.test({
           stopAfterMs: 30_000,
         });
         assert.notEqual(verified.code, 0);
+        const startEnv = {
+          ...lakeEnv,
+          USER_AGENT,
+          STREAM_URL: sse.url.href,
+          STREAM_SINCE: "2020-01-01T00:00:00Z",
+          STATE_DIR: `${dir}/state-start-${route}`,
+          BROKER_DATA_DIR: `${dir}/broker-start-${route}`,
+          BROKER_PORT: "0",
+        };
+        const startPrinted = await run(`start --print-config (AWS ${route})`, "start", startEnv, {
+          args: ["--print-config"],
+        });
+        assert.equal(startPrinted.code, 0, startPrinted.output);
+        const startDown = await run(`start, S3 unreachable (AWS ${route})`, "start", startEnv, {
+          stopWhen: /lake store failing|S3 call failed/,
+          stopAfterMs: 30_000,
+        });
+        assert.match(startDown.output, /lake store failing|S3 call failed/);
       }
 
+      await broker.kill("SIGTERM");
+      runs.push({ name: "broker (debug)", code: 0, output: broker.stderr() });
+      assert.match(broker.stderr(), /"level":"debug"/);
       const secrets = forbidden();
       const leaked = runs.flatMap((r) =>
         Object.entries(secrets).filter(([, v]) => r.output.includes(v)).map(([what]) =>

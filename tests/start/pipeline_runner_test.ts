@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../lib/cli/config.ts";
+import { envNames, parseConfig } from "../../lib/cli/config.ts";
 import { createLogger, memorySink } from "../../lib/cli/log.ts";
 import { PIPELINE_OPTIONS, runPipeline } from "../../lib/start/pipeline_runner.ts";
 import { queryParquet } from "../_helpers/duckdb.ts";
@@ -50,17 +50,34 @@ Deno.test("runPipeline with --max-events puts exactly the produced events into t
   }
 });
 
-Deno.test("runPipeline produces to its embedded broker with v2 even when KAFKA_REST_API=v3", async () => {
+Deno.test("runPipeline uses its embedded broker with v2 and no credentials even when .env is made for a remote proxy", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wikistream-start-" });
   await using sse = await startSseServer({ events: await readRecordedLines(RECORDING, 100) });
   try {
-    const config = pipelineConfig(dir, [
-      `--stream-url=${sse.url.href}`,
-      "--since=2020-01-01T00:00:00Z",
-      "--max-events=50",
-      "--flush-interval-ms=500",
-      "--kafka-rest-api=v3",
-    ]);
+    const remote = {
+      KAFKA_REST_API: "v3",
+      KAFKA_REST_CLUSTER_ID: "lkc-remote",
+      KAFKA_REST_USERNAME: "remote-user",
+      KAFKA_REST_PASSWORD: "remote-password",
+      KAFKA_REST_CA_FILE: `${dir}/no-such-ca.pem`,
+    };
+    const config = parseConfig(PIPELINE_OPTIONS, {
+      env: remote,
+      args: [
+        "--broker-port=0",
+        `--broker-data-dir=${dir}/broker`,
+        `--state-dir=${dir}/producer`,
+        `--output-url=${dir}/lake`,
+        "--progress-interval-ms=0",
+        `--stream-url=${sse.url.href}`,
+        "--since=2020-01-01T00:00:00Z",
+        "--max-events=50",
+        "--flush-interval-ms=500",
+      ],
+    }).config;
+    for (const env of Object.keys(remote)) {
+      assert.ok(!envNames(PIPELINE_OPTIONS).includes(env), `start does not read ${env}`);
+    }
     const log = createLogger({ sink: memorySink() });
     const stats = await runPipeline(config, { log, signal: new AbortController().signal });
     assert.equal(stats.producer.eventsProduced, 50);

@@ -42,7 +42,10 @@ export const OFFLINE_HINT: string =
  * The producer options that say how to reach a remote REST Proxy (credentials, TLS files, the
  * v2 or v3 API): `deno task start`, which produces to its own embedded broker, leaves them out.
  */
-export const REMOTE_PROXY_OPTIONS = { ...REST_API_OPTIONS, ...KAFKA_REST_ACCESS_OPTIONS };
+export const REMOTE_PROXY_OPTIONS: typeof REST_API_OPTIONS & typeof KAFKA_REST_ACCESS_OPTIONS = {
+  ...REST_API_OPTIONS,
+  ...KAFKA_REST_ACCESS_OPTIONS,
+};
 
 /** Every producer option. */
 export const PRODUCER_OPTIONS = {

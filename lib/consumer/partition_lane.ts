@@ -45,6 +45,10 @@ export class PartitionLane {
   redo: RedoWork | undefined;
   /** The wanted offset the proxy was last sent back to (a seek or a new instance). */
   rewoundTo: number | undefined;
+  /** How many times in a row the proxy was sent back to `rewoundTo`. */
+  rewinds = 0;
+  /** The session's instance generation right after the last send-back. */
+  rewoundGeneration: number | undefined;
   /** Newest `event_time` in the partition's committed units (epoch ms), if known. */
   newestEventTimeMs: number | undefined;
 

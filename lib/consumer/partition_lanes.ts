@@ -12,6 +12,12 @@ import type { ConsumeContext } from "./consume_context.ts";
 import { loadLane } from "./lake_recovery.ts";
 import type { PartitionLane } from "./partition_lane.ts";
 
+/**
+ * Send-backs to one offset, on one consumer instance, after which records still ahead of it
+ * prove that the topic has nothing in between (retention, compaction).
+ */
+export const GAP_REWINDS: number = 3;
+
 /** The lanes of one consumer run. */
 export class PartitionLanes {
   #ctx: ConsumeContext;
@@ -59,16 +65,19 @@ export class PartitionLanes {
     if (this.#rewound.has(partition)) return undefined;
     let lane = this.#lanes.get(partition) ?? await this.#takeOn(partition);
     let offer = lane.offer(offset);
-    if (offer === "ahead" && lane.rewoundTo !== lane.wanted) {
+    if (offer === "ahead" && !this.#sentBackOnThisInstance(lane)) {
+      // the first time, or the instance the proxy was sent back on is gone: read the lake again
       lane = await this.reload(lane, `offset ${offset} is ahead of ${lane.wanted}`);
       offer = lane.offer(offset);
-      if (offer === "ahead") {
-        await this.rewind(lane);
-        return undefined;
-      }
+    }
+    if (offer === "ahead" && lane.rewinds < GAP_REWINDS) {
+      // a send-back can be lost (the proxy restarted, the instance was replaced between the
+      // seek and the read): only a repeated one that still lands ahead proves a gap
+      await this.rewind(lane);
+      return undefined;
     }
     if (offer === "ahead") {
-      // sent back once already, and still ahead: the topic has nothing in between
+      // sent back GAP_REWINDS times on this instance, and still ahead: nothing in between
       log.warn("the topic has no records between the lake's position and this one", {
         partition,
         from: lane.wanted,
@@ -89,6 +98,7 @@ export class PartitionLanes {
       return undefined;
     }
     lane.rewoundTo = undefined;
+    lane.rewinds = 0;
     return lane;
   }
 
@@ -116,9 +126,17 @@ export class PartitionLanes {
     this.#rewound.add(lane.partition);
     const wanted = lane.wanted;
     if (wanted === undefined) return;
+    lane.rewinds = lane.rewoundTo === wanted ? lane.rewinds + 1 : 1;
     lane.rewoundTo = wanted;
     this.#ctx.stats.rewinds++;
     await this.#ctx.session.rewind(lane.partition, wanted, this.#ctx.signal);
+    lane.rewoundGeneration = this.#ctx.session.generation;
+  }
+
+  // the proxy was sent back to the lane's wanted offset, on the instance that reads now
+  #sentBackOnThisInstance(lane: PartitionLane): boolean {
+    return lane.rewoundTo === lane.wanted &&
+      lane.rewoundGeneration === this.#ctx.session.generation;
   }
 
   /**

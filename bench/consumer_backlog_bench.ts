@@ -1,6 +1,7 @@
 /**
  * Catch-up benchmark of the consumer: a backlog of recorded events (repeated with
- * distinct `meta.id`s, each copy shifted by one hour) is put into a local broker
+ * distinct `meta.id`s and re-timed onto one contiguous clock at `--rate` events per second, the
+ * live stream's pace, so the backlog covers the hours a real one would) is put into a local broker
  * subprocess, then `consumer.ts --until-idle` drains it into a local lake in a
  * second subprocess, run under `/usr/bin/time` (its CPU seconds and peak RSS). Prints events/s,
  * events per CPU-second, peak RSS, the lake's bytes per event and file-size distribution, and
@@ -10,13 +11,20 @@
  * backlog is drained once by one consumer process and once by two processes in one
  * consumer group (a new group and lake per run), and the ratio of their events/s is printed.
  *
- * Run: `deno task bench:backlog [--events 500000] [--consumers 1,2] [-- extra consumer flags]`
+ * Run: `deno task bench:backlog [--events 500000] [--rate 50] [--consumers 1,2] [--profile] [-- extra consumer flags]`
  *
  * @module
  */
 import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 import { RECORDING_FILES, RECORDINGS } from "../tests/_helpers/produce_events.ts";
 import { programArgs } from "../tests/_helpers/program_command.ts";
+import { allocatorEnv } from "../lib/launcher/allocator_env.ts";
+import {
+  cpuTicks,
+  InspectorProfiler,
+  type ProfileSummary,
+  residentByMapping,
+} from "./_cpu_profile.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -32,21 +40,41 @@ async function recordedLines(): Promise<string[]> {
   return lines;
 }
 
-function copyOf(event: Record<string, unknown>, copy: number): Record<string, unknown> {
+/** Where the backlog's clock starts: an hour boundary, as a real backlog's need not be. */
+const CLOCK_START = Date.parse("2026-11-30T09:17:00Z");
+
+/**
+ * Copy `copy` of a recorded event, as the `n`-th event of the backlog: a distinct `meta.id`, and
+ * `meta.dt` / `timestamp` on a clock that advances `1000 / rate` ms per event. Re-timing matters:
+ * the recordings span years (one is a 2018–2019 sample), and shifting whole copies would spread a
+ * backlog over hundreds of hours of a few hundred events each, which no live backlog looks like.
+ */
+function copyOf(
+  event: Record<string, unknown>,
+  copy: number,
+  n: number,
+  rate: number,
+): Record<string, unknown> {
   const meta = event.meta as Record<string, unknown>;
-  const dt = Date.parse(String(meta.dt)) + copy * 3_600_000;
+  const ms = CLOCK_START + Math.floor((n * 1000) / rate);
   return {
     ...event,
+    ...(typeof event.timestamp === "number" ? { timestamp: Math.floor(ms / 1000) } : {}),
     meta: {
       ...meta,
       id: `${String(meta.id).slice(0, 28)}${String(copy).padStart(8, "0")}`,
-      dt: new Date(dt).toISOString(),
+      dt: new Date(ms).toISOString(),
     },
   };
 }
 
 /** Puts the backlog into the broker and writes the same values as NDJSON (DuckDB's input). */
-async function produceBacklog(url: URL, total: number, ndjsonPath: string): Promise<void> {
+async function produceBacklog(
+  url: URL,
+  total: number,
+  rate: number,
+  ndjsonPath: string,
+): Promise<void> {
   const lines = (await recordedLines()).map((l) => JSON.parse(l));
   const ndjson = await Deno.open(ndjsonPath, { write: true, create: true, truncate: true });
   const encoder = new TextEncoder();
@@ -54,8 +82,8 @@ async function produceBacklog(url: URL, total: number, ndjsonPath: string): Prom
   for (let copy = 0; produced < total; copy++) {
     for (let i = 0; i < lines.length && produced < total; i += 1000) {
       const slice = lines.slice(i, Math.min(i + 1000, i + total - produced));
-      const records = slice.map((e) => {
-        const value = copyOf(e, copy);
+      const records = slice.map((e, j) => {
+        const value = copyOf(e, copy, produced + j, rate);
         return { key: (value.meta as { id: string }).id, value };
       });
       const res = await fetch(new URL("topics/wikimedia-changes", url), {
@@ -172,6 +200,7 @@ async function drain(url: URL, dir: string, n: number, extra: string[]): Promise
           ...extra,
         ]),
       ], timeFiles[i]!),
+      env: allocatorEnv(Deno.env.toObject()),
       stdout: "null",
       stderr: "inherit",
     }).spawn());
@@ -187,7 +216,93 @@ async function drain(url: URL, dir: string, n: number, extra: string[]): Promise
   };
 }
 
+/** Evaluated in the consumer: `Deno.memoryUsage()` and the size of parquet-wasm's memory. */
+const MEMORY_EXPRESSION = `import("parquet-wasm").then((m) => ({
+  ...Deno.memoryUsage(), wasm: m.wasmMemory().buffer.byteLength,
+}), () => Deno.memoryUsage())`;
+
+/**
+ * Drains the backlog once more with one consumer under the inspector, until it goes idle (the
+ * backlog is drained): with `profile`, samples its CPU and returns where the time went; else
+ * samples `Deno.memoryUsage()` and parquet-wasm's memory every 250 ms and returns the sample
+ * with the highest RSS (a separate run: the profiler's own samples take memory).
+ */
+async function inspectedDrain(
+  url: URL,
+  dir: string,
+  extra: string[],
+  profile: boolean,
+): Promise<
+  { summary?: ProfileSummary; peak: Record<string, number>; mappings: Record<string, number> }
+> {
+  const port = 9400 + Math.floor(Math.random() * 500);
+  const [run, ...rest] = programArgs("consume", [
+    `--kafka-rest-url=${url.href}`,
+    `--output-url=${dir}/lake-inspected-${profile}`,
+    `--consumer-group=bench-inspected-${profile}`,
+    "--until-idle=3000",
+    "--progress-interval-ms=0",
+    "--log-level=warn",
+    ...extra,
+  ]);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [run!, `--inspect=127.0.0.1:${port}`, ...rest],
+    env: allocatorEnv(Deno.env.toObject()),
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const profiler = await InspectorProfiler.connect(port);
+  if (profile) await profiler.startProfiling();
+  let ticks = cpuTicks(child.pid);
+  let quiet = 0;
+  let peak: Record<string, number> = { rss: 0 };
+  let mappings: Record<string, number> = {};
+  for (let busy = false; quiet < 2;) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (!profile) {
+      const usage = await profiler.evaluate(MEMORY_EXPRESSION) as Record<string, number>;
+      if (usage && usage.rss > peak.rss!) {
+        peak = usage;
+        mappings = residentByMapping(child.pid);
+      }
+    }
+    const now = cpuTicks(child.pid);
+    if (now - ticks > 10) busy = true;
+    quiet = busy && now - ticks <= 2 ? quiet + 1 : 0;
+    ticks = now;
+  }
+  const summary = profile ? await profiler.stop() : undefined;
+  profiler.close();
+  await child.status;
+  return { summary, peak, mappings };
+}
+
+function profileLines(summary: ProfileSummary, p: Record<string, number>): string[] {
+  const mib = (n = 0) => `${Math.round(n / 2 ** 20)} MiB`;
+  const line = (l: { name: string; ms: number; share: number }) =>
+    `  ${(l.share * 100).toFixed(1).padStart(5)}%  ${
+      (l.ms / 1000).toFixed(2).padStart(6)
+    } s  ${l.name}`;
+  return [
+    `memory at the highest RSS sampled (every 250 ms, one more drain under the inspector): rss ${
+      mib(p.rss)
+    }, V8 heap total ${mib(p.heapTotal)} (used ${mib(p.heapUsed)}), external ${
+      mib(p.external)
+    }, parquet-wasm memory ${p.wasm === undefined ? "unknown" : mib(p.wasm)}; the rest (${
+      mib(p.rss! - p.heapTotal! - p.external! - (p.wasm ?? 0))
+    }) is code, the runtime's native memory and allocator slack`,
+    `profile (one more drain under the inspector, ${
+      (summary.totalMs / 1000).toFixed(1)
+    } s sampled), by stage:`,
+    ...summary.stages.map(line),
+    "by function (self time):",
+    ...summary.functions.map(line),
+  ];
+}
+
 const total = flag("events", 500_000);
+/** Events per second of event time; the 2026-05-05 full-stream recording runs at 54/s. */
+const rate = flag("rate", 50);
 const counts = (() => {
   const i = Deno.args.indexOf("--consumers");
   return i >= 0 ? Deno.args[i + 1]!.split(",").map(Number) : [1];
@@ -198,10 +313,12 @@ const broker = await spawnBroker({ dataDir: `${dir}/broker` });
 try {
   const t0 = performance.now();
   const ndjsonPath = `${dir}/events.ndjson`;
-  await produceBacklog(broker.url, total, ndjsonPath);
+  await produceBacklog(broker.url, total, rate, ndjsonPath);
   const produceMs = performance.now() - t0;
   const lines = [
-    `backlog: ${total} events put into the broker in ${(produceMs / 1000).toFixed(1)} s`,
+    `backlog: ${total} events (${rate}/s of event time, ${
+      (total / rate / 3600).toFixed(1)
+    } h) put into the broker in ${(produceMs / 1000).toFixed(1)} s`,
     `consumer flags: ${extra.join(" ") || "(defaults)"}`,
   ];
   const runs: Drain[] = [];
@@ -233,6 +350,18 @@ try {
           (d.bytes / total).toFixed(1)
         } B/event`,
     );
+  }
+  if (Deno.args.includes("--profile")) {
+    const { peak, mappings } = await inspectedDrain(broker.url, dir, extra, false);
+    lines.push(
+      `resident memory at that sample by mapping: ${
+        Object.entries(mappings).sort((a, b) => b[1] - a[1]).map(([k, kib]) =>
+          `${k} ${Math.round(kib / 1024)} MiB`
+        ).join(", ")
+      }`,
+    );
+    const { summary } = await inspectedDrain(broker.url, dir, extra, true);
+    lines.push(...profileLines(summary!, peak));
   }
   const one = runs[0]!;
   const duck1 = ducks[0]!;

@@ -47,7 +47,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
     lane.unit = undefined;
     state.step = `sealing and uploading unit ${lane.partition}/${current.seq}`;
     stats.rotations[reason]++;
-    const sealed = current.seal({
+    const sealed = await current.seal({
       rotation: reason,
       compression: config.parquetCompression,
       nowMs: clock.now(),

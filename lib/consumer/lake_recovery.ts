@@ -102,7 +102,7 @@ export async function finishRedo(ctx: ConsumeContext, lane: PartitionLane): Prom
   const { log, stats, protocol, session } = ctx;
   const redo = lane.redo!;
   const m = redo.manifest;
-  const sealed = redo.unit.seal({
+  const sealed = await redo.unit.seal({
     rotation: m.rotation,
     compression: m.compression as ConsumerConfig["parquetCompression"],
     nowMs: Date.parse(m.sealedAt),

@@ -28,12 +28,21 @@ function wrongType(type: DataType, expected: string): TypeError {
   );
 }
 
-function validityBitmap(valid: ArrayLike<number>, perm: Uint32Array, n: number): Uint8Array {
+/** The validity bitmap of `rows` (written row indexes in output order) and its null count. */
+function validity(
+  valid: ArrayLike<number>,
+  rows: Uint32Array,
+): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+  const n = rows.length;
   const bitmap = new Uint8Array((n + 7) >> 3);
+  let nonNull = 0;
   for (let i = 0; i < n; i++) {
-    if (valid[perm[i]] !== 0) bitmap[i >> 3] |= 1 << (i & 7);
+    if (valid[rows[i]] !== 0) {
+      bitmap[i >> 3] |= 1 << (i & 7);
+      nonNull++;
+    }
   }
-  return bitmap;
+  return { nullCount: n - nonNull, nullBitmap: nonNull < n ? bitmap : undefined };
 }
 
 function grownLength(current: number, needed: number): number {
@@ -111,6 +120,11 @@ export class Utf8Column {
   #lastLen1 = 0;
   #cache: Map<string, number> | undefined;
   #faults: TextFaults | undefined;
+
+  /** Bytes of the buffers allocated so far (capacity, not just what is used). */
+  get allocatedBytes(): number {
+    return this.#bytes.byteLength + this.#start.byteLength + this.#len1.byteLength;
+  }
 
   /**
    * Creates an empty column.
@@ -230,21 +244,21 @@ export class Utf8Column {
   }
 
   /**
-   * Builds the Arrow data of the first `n` rows in `perm` order.
+   * Builds the Arrow data of `rows`, in that order.
    *
    * @param type the Arrow type (Utf8)
-   * @param perm row permutation (output row i = written row perm[i])
-   * @param n number of rows
+   * @param rows written row indexes, in output order (a slice of the sort permutation)
    * @returns the Arrow data
    */
-  build(type: DataType, perm: Uint32Array, n: number): Data {
+  build(type: DataType, rows: Uint32Array): Data {
     if (!DataType.isUtf8(type)) throw wrongType(type, "Utf8");
+    const n = rows.length;
     const start = this.#start;
     const len1 = this.#len1;
     const src = this.#bytes;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const l1 = len1[i];
+      const l1 = len1[rows[i]];
       if (l1 > 1) total += l1 - 1;
     }
     const out = new Uint8Array(total);
@@ -256,7 +270,7 @@ export class Utf8Column {
     let runDst = 0;
     let runLen = 0;
     for (let i = 0; i < n; i++) {
-      const r = perm[i];
+      const r = rows[i];
       const l1 = len1[r];
       if (l1 > 1) {
         const s = start[r];
@@ -272,8 +286,7 @@ export class Utf8Column {
       offsets[i + 1] = pos;
     }
     copyRun(src, runSrc, out, runDst, runLen);
-    const nullCount = n - this.#nonNull;
-    const nullBitmap = nullCount > 0 ? validityBitmap(len1, perm, n) : undefined;
+    const { nullCount, nullBitmap } = validity(len1, rows);
     return makeData({ type, length: n, nullCount, nullBitmap, valueOffsets: offsets, data: out });
   }
 }
@@ -283,6 +296,11 @@ export class Int64Column {
   #values: Float64Array;
   #valid: Uint8Array;
   #nonNull = 0;
+
+  /** Bytes of the buffers allocated so far (capacity, not just what is used). */
+  get allocatedBytes(): number {
+    return this.#values.byteLength + this.#valid.byteLength;
+  }
 
   /**
    * Creates an empty column.
@@ -348,24 +366,23 @@ export class Int64Column {
   }
 
   /**
-   * Builds the Arrow data of the first `n` rows in `perm` order.
+   * Builds the Arrow data of `rows`, in that order.
    *
    * @param type the Arrow type (Int64 or a Timestamp)
-   * @param perm row permutation
-   * @param n number of rows
+   * @param rows written row indexes, in output order (a slice of the sort permutation)
    * @returns the Arrow data
    */
-  build(type: DataType, perm: Uint32Array, n: number): Data {
+  build(type: DataType, rows: Uint32Array): Data {
+    const n = rows.length;
     const out = new BigInt64Array(n);
     const words = new Int32Array(out.buffer);
     const values = this.#values;
     for (let i = 0; i < n; i++) {
-      const v = values[perm[i]];
+      const v = values[rows[i]];
       words[2 * i] = v >>> 0;
       words[2 * i + 1] = Math.floor(v / TWO_POW_32) | 0;
     }
-    const nullCount = n - this.#nonNull;
-    const nullBitmap = nullCount > 0 ? validityBitmap(this.#valid, perm, n) : undefined;
+    const { nullCount, nullBitmap } = validity(this.#valid, rows);
     if (DataType.isTimestamp(type)) {
       return makeData({ type, length: n, nullCount, nullBitmap, data: out });
     }
@@ -379,6 +396,11 @@ export class Int32Column {
   #values: Int32Array;
   #valid: Uint8Array;
   #nonNull = 0;
+
+  /** Bytes of the buffers allocated so far (capacity, not just what is used). */
+  get allocatedBytes(): number {
+    return this.#values.byteLength + this.#valid.byteLength;
+  }
 
   /**
    * Creates an empty column.
@@ -434,19 +456,18 @@ export class Int32Column {
   }
 
   /**
-   * Builds the Arrow data of the first `n` rows in `perm` order.
+   * Builds the Arrow data of `rows`, in that order.
    *
    * @param type the Arrow type (Int32)
-   * @param perm row permutation
-   * @param n number of rows
+   * @param rows written row indexes, in output order (a slice of the sort permutation)
    * @returns the Arrow data
    */
-  build(type: DataType, perm: Uint32Array, n: number): Data {
+  build(type: DataType, rows: Uint32Array): Data {
+    const n = rows.length;
     const out = new Int32Array(n);
     const values = this.#values;
-    for (let i = 0; i < n; i++) out[i] = values[perm[i]];
-    const nullCount = n - this.#nonNull;
-    const nullBitmap = nullCount > 0 ? validityBitmap(this.#valid, perm, n) : undefined;
+    for (let i = 0; i < n; i++) out[i] = values[rows[i]];
+    const { nullCount, nullBitmap } = validity(this.#valid, rows);
     if (!DataType.isInt(type) || type.bitWidth !== 32) throw wrongType(type, "Int32");
     return makeData({ type, length: n, nullCount, nullBitmap, data: out });
   }
@@ -456,6 +477,11 @@ export class Int32Column {
 export class BoolColumn {
   #state: Uint8Array;
   #nonNull = 0;
+
+  /** Bytes of the buffers allocated so far (capacity, not just what is used). */
+  get allocatedBytes(): number {
+    return this.#state.byteLength;
+  }
 
   /**
    * Creates an empty column.
@@ -500,21 +526,20 @@ export class BoolColumn {
   }
 
   /**
-   * Builds the Arrow data of the first `n` rows in `perm` order.
+   * Builds the Arrow data of `rows`, in that order.
    *
    * @param type the Arrow type (Bool)
-   * @param perm row permutation
-   * @param n number of rows
+   * @param rows written row indexes, in output order (a slice of the sort permutation)
    * @returns the Arrow data
    */
-  build(type: DataType, perm: Uint32Array, n: number): Data {
+  build(type: DataType, rows: Uint32Array): Data {
+    const n = rows.length;
     const bits = new Uint8Array((n + 7) >> 3);
     const state = this.#state;
     for (let i = 0; i < n; i++) {
-      if (state[perm[i]] === 2) bits[i >> 3] |= 1 << (i & 7);
+      if (state[rows[i]] === 2) bits[i >> 3] |= 1 << (i & 7);
     }
-    const nullCount = n - this.#nonNull;
-    const nullBitmap = nullCount > 0 ? validityBitmap(state, perm, n) : undefined;
+    const { nullCount, nullBitmap } = validity(state, rows);
     if (!DataType.isBool(type)) throw wrongType(type, "Bool");
     return makeData({ type, length: n, nullCount, nullBitmap, data: bits });
   }

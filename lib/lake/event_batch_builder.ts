@@ -149,6 +149,7 @@ function addExtra(
  */
 export class EventBatchBuilder {
   #capacity: number;
+  #initialCapacity: number;
   #rows = 0;
   #stringBytes = 0;
   #ranges = new Map<number, OffsetRange>();
@@ -210,6 +211,7 @@ export class EventBatchBuilder {
       );
     }
     this.#capacity = capacity;
+    this.#initialCapacity = capacity;
     this.#allocate(capacity);
   }
 
@@ -319,7 +321,19 @@ export class EventBatchBuilder {
     return this.#rows;
   }
 
-  /** Running estimate of the bytes buffered (strings + fixed-width slots), for memory budgets. */
+  /**
+   * Bytes of every column buffer allocated, capacity included: what the builder holds in
+   * memory (buffers grow by doubling, so up to twice {@linkcode byteSize}, and an almost
+   * empty builder still holds its initial capacity).
+   */
+  get allocatedBytes(): number {
+    let total = 0;
+    for (const column of this.#utf8Columns()) total += column.allocatedBytes;
+    for (const column of this.#fixedColumns()) total += column.allocatedBytes;
+    return total;
+  }
+
+  /** Running estimate of the bytes buffered (strings + fixed-width slots), for file sizes. */
   get byteSize(): number {
     return this.#stringBytes + this.#rows * FIXED_ROW_BYTES;
   }
@@ -622,8 +636,33 @@ export class EventBatchBuilder {
    * @returns the table (schema {@linkcode EVENT_ARROW_SCHEMA})
    */
   finish(): Table {
+    const table = this.#table(this.#sortPermutation(this.#rows));
+    this.#reset();
+    return table;
+  }
+
+  /**
+   * The rows {@linkcode finish} would return, in the same order, as tables of at most
+   * `sliceRows` rows built one at a time (so only one slice is copied out at once); the builder
+   * is reset when the last one has been taken or the iteration stops.
+   *
+   * @param sliceRows rows per table
+   * @returns the tables, in order (none when the builder is empty)
+   */
+  *finishSlices(sliceRows: number): Generator<Table> {
     const n = this.#rows;
     const perm = this.#sortPermutation(n);
+    try {
+      for (let at = 0; at < n; at += sliceRows) {
+        yield this.#table(perm.subarray(at, Math.min(n, at + sliceRows)));
+      }
+    } finally {
+      this.#reset();
+    }
+  }
+
+  /** The table of `rows` (written row indexes, in output order). */
+  #table(rows: Uint32Array): Table {
     const fields = EVENT_ARROW_SCHEMA.fields;
     const columns = [
       this.#eventId,
@@ -667,16 +706,14 @@ export class EventBatchBuilder {
       this.#kafkaPartition,
       this.#kafkaOffset,
     ];
-    const children = columns.map((c, i) => c.build(fields[i].type, perm, n));
+    const children = columns.map((c, i) => c.build(fields[i].type, rows));
     const struct = makeData({
       type: new Struct(fields),
-      length: n,
+      length: rows.length,
       nullCount: 0,
       children,
     });
-    const table = new Table([new RecordBatch(EVENT_ARROW_SCHEMA, struct)]);
-    this.#reset();
-    return table;
+    return new Table([new RecordBatch(EVENT_ARROW_SCHEMA, struct)]);
   }
 
   #sortPermutation(n: number): Uint32Array {
@@ -707,7 +744,9 @@ export class EventBatchBuilder {
     this.#ranges = new Map();
     this.#minEventTime = Infinity;
     this.#maxEventTime = -Infinity;
-    this.#capacity = Math.min(this.#capacity, 1 << 16);
+    // back to the initial capacity: a builder that is dropped after its rows are taken (a
+    // sealed hour) must not leave a large empty allocation behind
+    this.#capacity = this.#initialCapacity;
     this.#allocate(this.#capacity);
   }
 }

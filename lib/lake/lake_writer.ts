@@ -13,7 +13,7 @@ import { parseIsoMillis } from "./_iso_millis.ts";
 import { CANARY_REASON, EventBatchBuilder } from "./event_batch_builder.ts";
 import { SCHEMA_VERSION } from "./event_schema.ts";
 import { hourStart, type LakeLayout } from "./lake_layout.ts";
-import { encodeParquet, type ParquetCompression } from "./parquet_encoder.ts";
+import { encodeParquetTables, type ParquetCompression } from "./parquet_encoder.ts";
 import type { LakeRecord, UnreadableRecord } from "./lake_record.ts";
 import { boundedJson } from "./untrusted_json.ts";
 import {
@@ -24,6 +24,15 @@ import {
   type RotationReason,
   type UnitManifest,
 } from "./unit_manifest.ts";
+
+/**
+ * Rows copied out of a builder and into WebAssembly at a time when a file is encoded (about
+ * 8 MiB of recentchange rows): the seal's extra memory, whatever the file's size.
+ */
+const SLICE_ROWS = 8192;
+
+/** Initial row capacity of an hour's builder. */
+const BUCKET_CAPACITY = 128;
 
 /** Limits that seal a unit. */
 export interface UnitLimits {
@@ -236,10 +245,10 @@ export class LakeUnit {
     return this.#buckets.size;
   }
 
-  /** Buffered bytes (rows and dead letters). */
+  /** Bytes held in memory: every bucket's allocated column buffers, and the dead letters. */
   get bufferBytes(): number {
     let total = this.#dlqBytes;
-    for (const b of this.#buckets.values()) total += b.builder.byteSize;
+    for (const b of this.#buckets.values()) total += b.builder.allocatedBytes;
     return total;
   }
 
@@ -272,7 +281,7 @@ export class LakeUnit {
     let total = this.#dlqBytes;
     for (const b of this.#buckets.values()) {
       if (b.builder.byteSize >= this.#limits.maxFileBytes) return "bytes";
-      total += b.builder.byteSize;
+      total += b.builder.allocatedBytes;
     }
     return total >= this.#limits.maxBufferBytes ? "memory" : undefined;
   }
@@ -335,7 +344,11 @@ export class LakeUnit {
     if (p) {
       let bucket = this.#buckets.get(p.hourMs);
       if (!bucket) {
-        bucket = { hourMs: p.hourMs, builder: new EventBatchBuilder() };
+        // small at first: a unit may hold many hours with few rows each (buffers double)
+        bucket = {
+          hourMs: p.hourMs,
+          builder: new EventBatchBuilder({ capacity: BUCKET_CAPACITY }),
+        };
         this.#buckets.set(p.hourMs, bucket);
       }
       builder = bucket.builder;
@@ -383,18 +396,18 @@ export class LakeUnit {
    * @param options rotation reason, compression, sealing wall time
    * @returns the manifest and objects
    */
-  seal(options: {
+  async seal(options: {
     rotation: RotationReason;
     compression: ParquetCompression;
     nowMs: number;
-  }): SealedUnit {
+  }): Promise<SealedUnit> {
     const files: ManifestFile[] = [];
     const objects: UnitObject[] = [];
     let maxEventTimeMs: number | undefined;
     // a bucket whose records were all dead-lettered or canaries holds no row: no file for it
     const buckets = [...this.#buckets.values()].filter((b) => b.builder.rowCount > 0)
       .sort((a, b) => a.hourMs - b.hourMs);
-    buckets.forEach((bucket, index) => {
+    for (const [index, bucket] of buckets.entries()) {
       const b = bucket.builder;
       const offsets = [...b.offsetRanges()].sort((x, y) => x[0] - y[0]).map(([partition, r]) => ({
         partition,
@@ -405,9 +418,8 @@ export class LakeUnit {
       const minT = b.minEventTimeMs;
       const maxT = b.maxEventTimeMs;
       const rows = b.rowCount;
-      const table = b.finish();
       const key = this.#layout.dataKey(bucket.hourMs, this.partition, this.seq, index);
-      const bytes = encodeParquet(table, {
+      const bytes = await encodeParquetTables(b.finishSlices(SLICE_ROWS), {
         compression: options.compression,
         metadata: {
           kafka_partition: this.partition,
@@ -427,7 +439,7 @@ export class LakeUnit {
         offsets,
       });
       objects.push({ key, bytes, contentType: "application/vnd.apache.parquet" });
-    });
+    }
     let dlq: UnitManifest["dlq"] = null;
     if (this.#dlq.length > 0) {
       // sorted by position so that a rebuild writes the same bytes whatever the read order

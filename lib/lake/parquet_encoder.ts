@@ -33,8 +33,11 @@ import {
   Compression,
   EnabledStatistics,
   Encoding,
+  type RecordBatch as WasmRecordBatch,
   Table as WasmTable,
+  transformParquetStream,
   writeParquet,
+  type WriterProperties,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
 import { VectorAssembler } from "apache-arrow/visitor/vectorassembler";
@@ -124,6 +127,79 @@ const DICTIONARY_PAGE_BYTES = 4 * 1024 * 1024;
  * @returns the Parquet file bytes
  */
 export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions = {}): Uint8Array {
+  const properties = writerProperties(table.schema, options);
+  // writeParquet consumes (frees) both the wasm table and the properties.
+  const ipc = tableToIpcStream(coerceSecondTimestamps(table));
+  const wasmTable = WasmTable.fromIPCStream(ipc);
+  return writeParquet(wasmTable, properties);
+}
+
+/**
+ * Encodes tables with one schema as one Parquet file, one table at a time: each is copied into
+ * WebAssembly memory as it is written and freed after, so memory holds one table plus the
+ * encoded row group, not the whole file's data twice over (the difference from
+ * {@linkcode encodeParquet}). The bytes depend on how the rows are split (a data page ends after
+ * a table once it holds 20,000 rows, arrow-rs' row limit), so a split that depends only on the
+ * row count keeps a rebuild byte for byte.
+ *
+ * @param tables the tables, in file order, at least one, all of the first one's schema (for example `EventBatchBuilder.finishSlices`)
+ * @param options compression, metadata and row group size
+ * @returns the Parquet file bytes
+ */
+export async function encodeParquetTables(
+  tables: Iterable<ArrowTable>,
+  options: ParquetEncodeOptions = {},
+): Promise<Uint8Array> {
+  const iterator = tables[Symbol.iterator]();
+  let next = iterator.next();
+  if (next.done) throw new RangeError("Cannot encode Parquet as there is no table to encode");
+  const properties = writerProperties(next.value.schema, options);
+  const batches = new ReadableStream<WasmRecordBatch>({
+    pull(controller) {
+      if (next.done) return controller.close();
+      const wasmTable = WasmTable.fromIPCStream(
+        tableToIpcStream(coerceSecondTimestamps(next.value)),
+      );
+      try {
+        for (const batch of wasmTable.recordBatches()) controller.enqueue(batch);
+      } finally {
+        wasmTable.free();
+      }
+      next = iterator.next();
+    },
+    cancel() {
+      iterator.return?.();
+    },
+  });
+  // the writer emits each row group as it completes, and the footer at the end
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of await transformParquetStream(batches, properties)) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * The writer properties of a file: codec, encodings, statistics, row group size and metadata.
+ *
+ * @param schema the table's schema (settings for columns it lacks are left out)
+ * @param options compression, metadata and row group size
+ * @param pageBytes the data page size limit
+ * @returns the properties (consumed by the write)
+ */
+function writerProperties(
+  schema: Schema,
+  options: ParquetEncodeOptions = {},
+  pageBytes = DATA_PAGE_BYTES,
+): WriterProperties {
   const compression = options.compression ?? "zstd";
   const codec = CODECS[compression];
   if (codec === undefined) {
@@ -146,14 +222,14 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
   for (const k of Object.keys(options.metadata ?? {}).sort()) fields[k] = options.metadata![k];
   const metadata = new Map([[WIKISTREAM_METADATA_KEY, JSON.stringify(fields)]]);
 
-  const names = new Set(table.schema.fields.map((f) => f.name));
+  const names = new Set(schema.fields.map((f) => f.name));
   let builder = new WriterPropertiesBuilder()
     .setCompression(codec)
     .setDictionaryEnabled(true)
     .setStatisticsEnabled(EnabledStatistics.Chunk)
     .setMaxRowGroupSize(rowGroupSize)
     .setDictionaryPageSizeLimit(DICTIONARY_PAGE_BYTES)
-    .setDataPageSizeLimit(DATA_PAGE_BYTES)
+    .setDataPageSizeLimit(pageBytes)
     .setWriteBatchSize(WRITE_BATCH_ROWS)
     .setCreatedBy("wikistream (parquet-wasm)")
     .setKeyValueMetadata(metadata);
@@ -171,11 +247,7 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
         .setColumnEncoding(name, Encoding.DELTA_BINARY_PACKED);
     }
   }
-  const properties = builder.build();
-  // writeParquet consumes (frees) both the wasm table and the properties.
-  const ipc = tableToIpcStream(coerceSecondTimestamps(table));
-  const wasmTable = WasmTable.fromIPCStream(ipc);
-  return writeParquet(wasmTable, properties);
+  return builder.build();
 }
 
 type BoolVisitor = { visitBool(this: unknown, data: Data): unknown };

@@ -15,11 +15,15 @@
  * arrive together as one (a terminal's Ctrl-C reaches every process of the
  * group). The launcher exits with the child's exit code.
  *
+ * The child also gets glibc allocator settings that keep its resident memory down
+ * (`allocator_env.ts`), unless the environment sets them.
+ *
  * `--print-flags` before the program name prints the flags and exits.
  *
  * @module
  */
 import { redactUrlsInText } from "../cli/redact_url.ts";
+import { allocatorEnv } from "./allocator_env.ts";
 import { permissionFlags, PermissionPathError, PROGRAM_PROFILES } from "./program_permissions.ts";
 
 /** The repository root: the folder above `lib/`. */
@@ -32,6 +36,8 @@ export const REPOSITORY_ROOT: string = decodeURIComponent(
 export interface LaunchPlan {
   /** Arguments for the Deno binary. */
   args: string[];
+  /** Variables added to the inherited environment (the allocator settings, see `allocatorEnv`). */
+  env: Record<string, string>;
 }
 
 /**
@@ -51,7 +57,7 @@ export function planLaunch(
 ): LaunchPlan {
   const profile = PROGRAM_PROFILES[program]!;
   const flags = permissionFlags(program, { env, args, root });
-  return { args: ["run", ...flags, `${root}/${profile.entry}`, ...args] };
+  return { args: ["run", ...flags, `${root}/${profile.entry}`, ...args], env: allocatorEnv(env) };
 }
 
 function writeErr(text: string): void {
@@ -93,6 +99,7 @@ export async function launch(argv: readonly string[]): Promise<number> {
   }
   const child = new Deno.Command(Deno.execPath(), {
     args: plan.args,
+    env: plan.env,
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -82,9 +82,10 @@ export function spawnTaskProgram(
   args: readonly string[],
   env: Record<string, string>,
 ): Deno.ChildProcess {
+  const plan = planLaunch(taskProgram(task), args, { ...Deno.env.toObject(), ...env });
   return new Deno.Command(Deno.execPath(), {
-    args: programArgs(task, args, env),
-    env,
+    args: plan.args,
+    env: { ...plan.env, ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -37,7 +37,7 @@ Deno.test("consumer rebuilds an incomplete unit when the proxy resumes far below
     limits: { maxRows: 1e9, maxFileBytes: 1e12, maxOpenFiles: 1e6, maxBufferBytes: 1e12 },
   });
   for (const r of unitRecords) unit.add(r);
-  const sealed = unit.seal({
+  const sealed = await unit.seal({
     rotation: "rows",
     compression: "zstd",
     nowMs: Date.parse("2026-01-01T00:00:01Z"),
@@ -125,7 +125,7 @@ Deno.test("consumer rebuilds an incomplete unit when the proxy loses its first s
     limits: { maxRows: 1e9, maxFileBytes: 1e12, maxOpenFiles: 1e6, maxBufferBytes: 1e12 },
   });
   for (const offset of [1000, 1001]) unit.add(record(offset));
-  const sealed = unit.seal({ rotation: "rows", compression: "zstd", nowMs: 0 });
+  const sealed = await unit.seal({ rotation: "rows", compression: "zstd", nowMs: 0 });
   const protocol = new CommitProtocol({ store, layout, log: createLogger({ sink: memorySink() }) });
   assert.equal(await protocol.claim(sealed, new AbortController().signal), "won");
 
@@ -185,7 +185,7 @@ Deno.test("consumer accepts a real offset gap (retention) after GAP_REWINDS send
     limits: { maxRows: 1e9, maxFileBytes: 1e12, maxOpenFiles: 1e6, maxBufferBytes: 1e12 },
   });
   first.add({ value: events[0]!, partition: 0, offset: 99 });
-  const sealed = first.seal({ rotation: "rows", compression: "zstd", nowMs: 0 });
+  const sealed = await first.seal({ rotation: "rows", compression: "zstd", nowMs: 0 });
   const protocol = new CommitProtocol({ store, layout, log: createLogger({ sink: memorySink() }) });
   assert.equal(await protocol.claim(sealed, new AbortController().signal), "won");
   for (const o of sealed.objects) await store.put(o.key, o.bytes, { contentType: o.contentType });

@@ -55,7 +55,7 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters byte for byte from i
     limits: LIMITS,
   });
   for (const r of input) first.add(r);
-  const a = seal(first);
+  const a = await seal(first);
   assert.equal(a.manifest.counts.duplicates, 1);
   assert.equal(a.manifest.counts.dlq, 1);
   // rebuild by another owner: duplicates taken from the manifest, not from a window
@@ -70,7 +70,7 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters byte for byte from i
     replayDuplicates: a.manifest.duplicates,
   });
   for (const r of input) again.add(r);
-  const b = seal(again);
+  const b = await seal(again);
   assert.deepEqual(b.manifest, a.manifest);
   assert.equal(b.objects.length, a.objects.length);
   for (const [i, o] of a.objects.entries()) {
@@ -177,7 +177,7 @@ Deno.test("readEventIds reads back the event ids of a data file in file order", 
     limits: LIMITS,
   });
   for (const r of records(events)) unit.add(r);
-  const sealed = unit.seal({
+  const sealed = await unit.seal({
     rotation: "rows",
     compression: "zstd",
     nowMs: 0,
@@ -216,7 +216,7 @@ Deno.test("LakeUnit seals an hour whose only records were dead-lettered or canar
     limits: LIMITS,
   });
   assert.deepEqual(records([good, bad, canary]).map((r) => unit.add(r)), ["row", "dlq", "canary"]);
-  const sealed = unit.seal({ rotation: "age", compression: "zstd", nowMs: 0 });
+  const sealed = await unit.seal({ rotation: "age", compression: "zstd", nowMs: 0 });
   assert.equal(sealed.manifest.files.length, 1);
   assert.equal(sealed.manifest.files[0]!.rows, 1);
   assert.equal(sealed.manifest.counts.dlq, 1);

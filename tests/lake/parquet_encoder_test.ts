@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { EventBatchBuilder } from "../../lib/lake/event_batch_builder.ts";
-import { SCHEMA_VERSION } from "../../lib/lake/event_schema.ts";
-import { encodeParquet } from "../../lib/lake/parquet_encoder.ts";
+import { EVENT_ARROW_SCHEMA, SCHEMA_VERSION } from "../../lib/lake/event_schema.ts";
+import {
+  encodeParquet,
+  encodeParquetTables,
+  type ParquetEncodeOptions,
+} from "../../lib/lake/parquet_encoder.ts";
 import { queryDuckDb, queryParquet, sqlString } from "../_helpers/duckdb.ts";
 
 const DATA_DIR = new URL("../../../shared/data/recentchange/", import.meta.url);
@@ -129,76 +133,90 @@ function recordedFiles(): string[] {
     .sort();
 }
 
+/** The two ways a builder's rows become a file: one table, or slices (1,000 rows: several). */
+const ENCODERS: [string, (b: EventBatchBuilder, o: ParquetEncodeOptions) => Promise<Uint8Array>][] =
+  [
+    ["encodeParquet", (b, o) => Promise.resolve(encodeParquet(b.finish(), o))],
+    [
+      "encodeParquetTables (slices of 1,000 rows)",
+      (b, o) => encodeParquetTables(b.finishSlices(1000), o),
+    ],
+  ];
+
 for (const name of recordedFiles()) {
-  Deno.test(`encodeParquet output read by DuckDB equals every event of ${name}`, async () => {
-    const lines = (await Deno.readTextFile(new URL(name, DATA_DIR))).split("\n").filter((l) => l);
-    const events = lines.map((l) => JSON.parse(l));
-    const builder = new EventBatchBuilder({ capacity: 256 });
-    const expected = new Map<string, Record<string, unknown>>();
-    events.forEach((e, i) => {
-      // Two partitions, offsets increasing per partition, as a consumer sees them.
-      const partition = i % 2;
-      const offset = 1000 + Math.floor(i / 2);
-      const result = builder.append(e, partition, offset, INGESTED_AT);
-      assert.ok(result.ok, `${name} line ${i + 1}: ${JSON.stringify(result)}`);
-      expected.set(e.meta.id, expectedRow(e, partition, offset));
-    });
-    const ranges = builder.offsetRanges();
-    const table = builder.finish();
-    const dir = await Deno.makeTempDir({ prefix: "wikistream_parquet_test_" });
-    try {
-      const path = `${dir}/events.parquet`;
-      await Deno.writeFile(
-        path,
-        encodeParquet(table, { metadata: { offsets: [...ranges] } }),
-      );
+  for (const [label, encode] of ENCODERS) {
+    Deno.test(`${label} output read by DuckDB equals every event of ${name}`, async () => {
+      const lines = (await Deno.readTextFile(new URL(name, DATA_DIR))).split("\n").filter((l) => l);
+      const events = lines.map((l) => JSON.parse(l));
+      const builder = new EventBatchBuilder({ capacity: 256 });
+      const expected = new Map<string, Record<string, unknown>>();
+      events.forEach((e, i) => {
+        // Two partitions, offsets increasing per partition, as a consumer sees them.
+        const partition = i % 2;
+        const offset = 1000 + Math.floor(i / 2);
+        const result = builder.append(e, partition, offset, INGESTED_AT);
+        assert.ok(result.ok, `${name} line ${i + 1}: ${JSON.stringify(result)}`);
+        expected.set(e.meta.id, expectedRow(e, partition, offset));
+      });
+      const ranges = builder.offsetRanges();
+      const dir = await Deno.makeTempDir({ prefix: "wikistream_parquet_test_" });
+      try {
+        const path = `${dir}/events.parquet`;
+        await Deno.writeFile(path, await encode(builder, { metadata: { offsets: [...ranges] } }));
+        assert.equal(builder.rowCount, 0, "the builder is empty once its rows are encoded");
 
-      const types = await queryParquet(path, "DESCRIBE data");
-      assert.deepEqual(types.map((t) => t.column_name), table.schema.fields.map((f) => f.name));
-      for (const t of types) {
-        const want = EXPECTED_TYPES[t.column_name as string] ?? "VARCHAR";
-        assert.equal(t.column_type, want, `type of ${t.column_name}`);
-      }
-
-      const kv = await queryDuckDb(
-        `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(path)})`,
-      );
-      const meta = new Map(kv.map((r) => [r.k, r.v]));
-      const wikistream = JSON.parse(String(meta.get("wikistream")));
-      assert.equal(wikistream.schema_version, SCHEMA_VERSION);
-      assert.deepEqual(wikistream.offsets, JSON.parse(JSON.stringify([...ranges])));
-
-      const rows = await queryParquet(path, "SELECT * FROM data");
-      assert.equal(rows.length, events.length);
-      assert.deepEqual(new Set(rows.map((r) => r.event_id)), new Set(expected.keys()));
-      let previous: [number, number, bigint] | undefined;
-      for (const row of rows) {
-        const key: [number, number, bigint] = [
-          (row.event_time as Date).getTime(),
-          row.kafka_partition as number,
-          row.kafka_offset as bigint,
-        ];
-        if (previous !== undefined) {
-          const ordered = previous[0] < key[0] ||
-            (previous[0] === key[0] &&
-              (previous[1] < key[1] || (previous[1] === key[1] && previous[2] < key[2])));
-          assert.ok(ordered, `rows out of order at ${row.event_id}`);
+        const types = await queryParquet(path, "DESCRIBE data");
+        assert.deepEqual(
+          types.map((t) => t.column_name),
+          EVENT_ARROW_SCHEMA.fields.map((f) => f.name),
+        );
+        for (const t of types) {
+          const want = EXPECTED_TYPES[t.column_name as string] ?? "VARCHAR";
+          assert.equal(t.column_type, want, `type of ${t.column_name}`);
         }
-        previous = key;
-        const want = expected.get(row.event_id as string)!;
-        for (const [column, value] of Object.entries(want)) {
-          let got = row[column];
-          if (got instanceof Date) got = got.getTime();
-          if (column === "log_params_json" || column === "extra_json") {
-            got = got === null ? null : JSON.parse(got as string);
+
+        const kv = await queryDuckDb(
+          `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${
+            sqlString(path)
+          })`,
+        );
+        const meta = new Map(kv.map((r) => [r.k, r.v]));
+        const wikistream = JSON.parse(String(meta.get("wikistream")));
+        assert.equal(wikistream.schema_version, SCHEMA_VERSION);
+        assert.deepEqual(wikistream.offsets, JSON.parse(JSON.stringify([...ranges])));
+
+        const rows = await queryParquet(path, "SELECT * FROM data");
+        assert.equal(rows.length, events.length);
+        assert.deepEqual(new Set(rows.map((r) => r.event_id)), new Set(expected.keys()));
+        let previous: [number, number, bigint] | undefined;
+        for (const row of rows) {
+          const key: [number, number, bigint] = [
+            (row.event_time as Date).getTime(),
+            row.kafka_partition as number,
+            row.kafka_offset as bigint,
+          ];
+          if (previous !== undefined) {
+            const ordered = previous[0] < key[0] ||
+              (previous[0] === key[0] &&
+                (previous[1] < key[1] || (previous[1] === key[1] && previous[2] < key[2])));
+            assert.ok(ordered, `rows out of order at ${row.event_id}`);
           }
-          assert.deepEqual(got, value, `${name} ${row.event_id} column ${column}`);
+          previous = key;
+          const want = expected.get(row.event_id as string)!;
+          for (const [column, value] of Object.entries(want)) {
+            let got = row[column];
+            if (got instanceof Date) got = got.getTime();
+            if (column === "log_params_json" || column === "extra_json") {
+              got = got === null ? null : JSON.parse(got as string);
+            }
+            assert.deepEqual(got, value, `${name} ${row.event_id} column ${column}`);
+          }
         }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
+    });
+  }
 }
 
 Deno.test("encodeParquet output keeps the tricky recorded shapes", async () => {

@@ -12,6 +12,7 @@ import type { LakeLayout } from "../lake/lake_layout.ts";
 import type { ConsumerConfig } from "./consumer_config.ts";
 import type { ConsumerSession } from "./consumer_session.ts";
 import type { ConsumerStats } from "./consumer_stats.ts";
+import type { MemoryBudget } from "./memory_budget.ts";
 
 /** What the consumer's parts use, wired once by `runConsumer`. */
 export interface ConsumeContext {
@@ -39,6 +40,8 @@ export interface ConsumeContext {
   owner: string;
   /** Longest wait for the records of an incomplete unit during a rebuild. */
   redoStallMs: number;
+  /** The buffer and read sizes, from `CONSUMER_MEMORY_MB` and the settings set explicitly. */
+  memory: MemoryBudget;
 }
 
 /** What recovery and the consume loop move forward; one per run. */

@@ -33,12 +33,12 @@ const ASSIGNMENT_CHECK_MS = 2000;
  * @throws when the error budget is exhausted, or reading, sealing or publishing fails
  */
 export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Promise<void> {
-  const { config, log, clock, stats, topic, layout, session, signal } = ctx;
+  const { config, log, clock, stats, topic, layout, session, signal, memory } = ctx;
   const limits: UnitLimits = {
     maxRows: config.flushMaxRows,
-    maxFileBytes: config.flushMaxBytes,
+    maxFileBytes: memory.flushMaxBytes,
     maxOpenFiles: config.maxOpenFiles,
-    maxBufferBytes: config.maxBufferBytes,
+    maxBufferBytes: memory.maxBufferBytes,
   };
   const budget = new ErrorBudget({ maxRate: config.dlqMaxErrorRate });
   const lanes = new PartitionLanes(ctx);
@@ -165,7 +165,7 @@ export async function consumeLoop(ctx: ConsumeContext, state: ConsumeState): Pro
       }
     }
     // the memory budget is shared: seal the biggest open units until the rest fits
-    while (lanes.bufferBytes >= config.maxBufferBytes) {
+    while (lanes.bufferBytes >= memory.maxBufferBytes) {
       const open = lanes.all().filter((l) => l.unit);
       const biggest = open.sort((a, b) => b.bufferBytes - a.bufferBytes)[0];
       if (!biggest) break;

@@ -16,6 +16,7 @@ import { KAFKA_REST_ACCESS_OPTIONS, KAFKA_REST_OPTIONS } from "../rest_proxy/kaf
 import { LAKE_STORE_OPTIONS } from "../object_store/lake_store_options.ts";
 import { PARQUET_COMPRESSIONS, type ParquetCompression } from "../lake/parquet_compression.ts";
 import { restFlavorProblem } from "../rest_proxy/rest_flavor.ts";
+import { MIN_MEMORY_MB } from "./memory_budget.ts";
 
 const MIB = 1024 * 1024;
 
@@ -77,11 +78,19 @@ export const CONSUMER_OPTIONS = {
     default: 50_000,
     min: 1,
   }),
-  flushMaxBytes: intOption({
+  consumerMemoryMb: intOption({
+    env: "CONSUMER_MEMORY_MB",
+    description: "the memory the consumer may use, in MiB (a container's limit): " +
+      "MAX_BUFFER_BYTES, FLUSH_MAX_BYTES and CONSUMER_MAX_BYTES default to shares of it, so " +
+      "that the peak stays near 90% of it; more memory, larger files",
+    default: 512,
+    min: MIN_MEMORY_MB,
+  }),
+  flushMaxBytes: optionalIntOption({
     env: "FLUSH_MAX_BYTES",
     description: "seal the open files when one of them holds this many bytes IN MEMORY " +
-      "(estimated Arrow buffers before encoding, about 30 times its Parquet size)",
-    default: 48 * MIB,
+      "(Arrow buffers before encoding, about 30 times its Parquet size; default: half of " +
+      "MAX_BUFFER_BYTES, at most 256 MiB)",
     min: 1024,
   }),
   flushIntervalMs: intOption({
@@ -96,11 +105,11 @@ export const CONSUMER_OPTIONS = {
     default: 24,
     min: 1,
   }),
-  maxBufferBytes: intOption({
+  maxBufferBytes: optionalIntOption({
     env: "MAX_BUFFER_BYTES",
-    description: "in-memory budget of all open files (same estimate as FLUSH_MAX_BYTES); " +
-      "reaching it seals them before the next record is taken",
-    default: 96 * MIB,
+    description: "in-memory budget of all open files (their allocated buffers); reaching it " +
+      "seals them before the next record is taken (default: from CONSUMER_MEMORY_MB, " +
+      "22 MiB at 512, 351 MiB at 1024)",
     min: 1024,
   }),
   dlqMaxErrorRate: rateOption({
@@ -121,11 +130,10 @@ export const CONSUMER_OPTIONS = {
     default: "earliest",
     values: ["earliest", "latest"],
   }),
-  consumerMaxBytes: intOption({
+  consumerMaxBytes: optionalIntOption({
     env: "CONSUMER_MAX_BYTES",
     description: "max_bytes of one read (keep it far above the largest record; one parsed " +
-      "read is held in memory)",
-    default: 2 * MIB,
+      "read is held in memory; default: 2 MiB, 1 MiB when MAX_BUFFER_BYTES is under 64 MiB)",
     min: 64 * 1024,
   }),
   consumerReadTimeoutMs: intOption({

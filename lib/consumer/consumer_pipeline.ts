@@ -31,6 +31,7 @@ import type { ConsumeContext, ConsumeState } from "./consume_context.ts";
 import { consumeLoop } from "./consume_loop.ts";
 import { type ConsumerConfig, instanceLockDir, validateConsumerConfig } from "./consumer_config.ts";
 import { defaultInstanceName } from "./instance_name.ts";
+import { memoryBudget } from "./memory_budget.ts";
 import { ConsumerSession } from "./consumer_session.ts";
 import { type ConsumerStats, createConsumerStats, progressProperties } from "./consumer_stats.ts";
 import { prepareLake } from "./lake_preflight.ts";
@@ -119,6 +120,7 @@ export async function runConsumer(
   validateConsumerConfig(config);
   const clock = options.clock ?? SYSTEM_CLOCK;
   const stats = options.stats ?? createConsumerStats();
+  const memory = memoryBudget(config);
   // credentials and TLS first: a bad option stops the consumer before it touches the lake
   using access = await openRestAccess(config, options.fetch ? { fetch: options.fetch } : {});
   const topic = config.kafkaTopic;
@@ -157,7 +159,7 @@ export async function runConsumer(
     instanceName: owner,
     onTakeover: () => stats.takeovers++,
     autoOffsetReset: config.consumerAutoOffsetReset,
-    maxBytes: config.consumerMaxBytes,
+    maxBytes: memory.consumerMaxBytes,
     readTimeoutMs: config.consumerReadTimeoutMs,
     fetchMinBytes: config.consumerFetchMinBytes,
     useBaseUri: config.consumerUseBaseUri,
@@ -202,6 +204,7 @@ export async function runConsumer(
     sealing: sealing.signal,
     owner,
     redoStallMs: options.redoStallMs ?? 600_000,
+    memory,
   };
   const state: ConsumeState = { step: "starting" };
 
@@ -214,6 +217,10 @@ export async function runConsumer(
       group: config.consumerGroup,
       instance: owner,
       lake: where,
+      memoryMb: config.consumerMemoryMb,
+      maxBufferBytes: memory.maxBufferBytes,
+      flushMaxBytes: memory.flushMaxBytes,
+      consumerMaxBytes: memory.consumerMaxBytes,
     });
     state.step = "checking the lake";
     await prepareLake(ctx);

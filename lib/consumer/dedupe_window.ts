@@ -5,12 +5,13 @@
  *
  * @module
  */
+import { EventIdSet } from "../lake/event_id_set.ts";
 import type { SeenIds } from "../lake/lake_writer.ts";
 
 /** Ids of recent units. */
 export class DedupeWindow implements SeenIds {
   #window: number;
-  #units: { seq: number; ids: Set<string> }[] = [];
+  #units: { seq: number; ids: EventIdSet }[] = [];
   #size = 0;
 
   /**
@@ -62,11 +63,16 @@ export class DedupeWindow implements SeenIds {
    * Adds a committed unit's ids (units must come oldest first).
    *
    * @param seq the unit's sequence number
-   * @param ids its event ids
+   * @param ids its event ids (a set is kept as it is, not copied)
    */
-  addUnit(seq: number, ids: Iterable<string>): void {
+  addUnit(seq: number, ids: EventIdSet | Iterable<string>): void {
     if (this.#window === 0) return;
-    const set = new Set(ids);
+    let set: EventIdSet;
+    if (ids instanceof EventIdSet) set = ids;
+    else {
+      set = new EventIdSet();
+      for (const id of ids) set.add(id);
+    }
     this.#units.push({ seq, ids: set });
     this.#size += set.size;
     this.#evict();

@@ -12,6 +12,7 @@
 import { parseIsoMillis } from "./_iso_millis.ts";
 import { CANARY_REASON, EventBatchBuilder } from "./event_batch_builder.ts";
 import { SCHEMA_VERSION } from "./event_schema.ts";
+import { EventIdSet } from "./event_id_set.ts";
 import { hourStart, type LakeLayout } from "./lake_layout.ts";
 import { encodeParquetTables, type ParquetCompression } from "./parquet_encoder.ts";
 import type { LakeRecord, UnreadableRecord } from "./lake_record.ts";
@@ -94,7 +95,7 @@ export interface SealedUnit {
   /** Data files and the dead-letter object. */
   objects: UnitObject[];
   /** Event ids written, for the dedupe window. */
-  eventIds: string[];
+  eventIds: EventIdSet;
   /** Largest event time written, or undefined. */
   maxEventTimeMs: number | undefined;
 }
@@ -198,7 +199,7 @@ export class LakeUnit {
   #replayDuplicates: Set<string> | undefined;
   #buckets = new Map<number, Bucket>();
   #scratch: EventBatchBuilder | undefined;
-  #ids = new Set<string>();
+  #ids = new EventIdSet();
   #ranges = new Map<number, PartitionRange>();
   #dlq: { partition: number; offset: number; line: string }[] = [];
   #dlqBytes = 0;
@@ -478,7 +479,8 @@ export class LakeUnit {
         duplicates: this.#dupCount,
       },
     };
-    const eventIds = [...this.#ids];
+    const eventIds = this.#ids;
+    this.#ids = new EventIdSet();
     this.#buckets.clear();
     this.#dlq = [];
     this.#dlqBytes = 0;

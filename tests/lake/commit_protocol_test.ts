@@ -1,3 +1,4 @@
+import { EventIdSet } from "../../lib/lake/event_id_set.ts";
 import assert from "node:assert/strict";
 import { CommitProtocol } from "../../lib/lake/commit_protocol.ts";
 import type { SealedUnit } from "../../lib/lake/lake_writer.ts";
@@ -71,7 +72,7 @@ function sealedUnit(seq: number, owner: string): SealedUnit {
   return {
     manifest: { ...manifest(seq), owner },
     objects: [{ key: `data-${seq}-${owner}`, bytes: new Uint8Array([1]), contentType: "x" }],
-    eventIds: [],
+    eventIds: new EventIdSet(),
     maxEventTimeMs: undefined,
   };
 }

@@ -44,6 +44,7 @@ locals {
     LOG_FORMAT          = "json"
     METRICS_PORT        = tostring(local.metrics_port)
     METRICS_HOST        = "0.0.0.0"
+    CONSUMER_MEMORY_MB  = tostring(var.consumer_memory) # buffers sized to the task's memory
   }
 
   producer_container = {

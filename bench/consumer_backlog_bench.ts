@@ -11,13 +11,14 @@
  * backlog is drained once by one consumer process and once by two processes in one
  * consumer group (a new group and lake per run), and the ratio of their events/s is printed.
  *
- * Run: `deno task bench:backlog [--events 500000] [--rate 50] [--consumers 1,2] [--profile] [-- extra consumer flags]`
+ * Run: `deno task bench:backlog [--events 500000] [--rate 50] [--consumers 1,2] [--profile] [--programs] [-- extra consumer flags]`
  *
  * @module
  */
 import { spawnBroker } from "../tests/_helpers/broker_process.ts";
 import { RECORDING_FILES, RECORDINGS } from "../tests/_helpers/produce_events.ts";
 import { programArgs } from "../tests/_helpers/program_command.ts";
+import { spawnReplayTask } from "../tests/_helpers/replay_task.ts";
 import { allocatorEnv } from "../lib/launcher/allocator_env.ts";
 import {
   cpuTicks,
@@ -300,6 +301,64 @@ function profileLines(summary: ProfileSummary, p: Record<string, number>): strin
   ];
 }
 
+/**
+ * The producer and `deno task start` on the same backlog, replayed by `deno task replay --rate 0`
+ * as a stream: each under `/usr/bin/time` with its task's flags, each until `--max-events`.
+ * The producer posts to the benchmark's broker (a new topic); `start` runs its own broker, producer
+ * and consumer into a new lake.
+ */
+async function programRuns(url: URL, dir: string, ndjsonPath: string): Promise<string[]> {
+  const lines: string[] = [];
+  const runs: [string, string[]][] = [
+    ["produce", [
+      `--kafka-rest-url=${url.href}`,
+      "--kafka-topic=bench-producer",
+      `--state-dir=${dir}/producer-state`,
+    ]],
+    ["start", [
+      "--broker-port=0",
+      `--broker-data-dir=${dir}/start-broker`,
+      `--output-url=${dir}/lake-start`,
+      `--state-dir=${dir}/start-state`,
+    ]],
+  ];
+  for (const [task, args] of runs) {
+    const replay = await spawnReplayTask(["--rate", "0", "--port", "0", ndjsonPath]);
+    try {
+      const timeFile = `${dir}/time-${task}.txt`;
+      const status = await new Deno.Command("/usr/bin/time", {
+        args: timed([
+          Deno.execPath(),
+          ...programArgs(task, [
+            ...args,
+            `--stream-url=${replay.url.href}`,
+            `--max-events=${total}`,
+            "--progress-interval-ms=0",
+            "--log-level=warn",
+          ]),
+        ], timeFile),
+        env: allocatorEnv(Deno.env.toObject()),
+        stdout: "null",
+        stderr: "inherit",
+      }).output();
+      const t = await readTime(timeFile);
+      lines.push(
+        `${task} (${total} events replayed over SSE, until --max-events): ${
+          t.wallSeconds.toFixed(1)
+        } s = ${
+          Math.round(total / t.wallSeconds)
+        } events/s; exit code ${status.code}; peak RSS ${t.peakMiB} MiB; CPU ${
+          t.cpuSeconds.toFixed(1)
+        } s`,
+      );
+    } finally {
+      replay.child.kill("SIGTERM");
+      await replay.child.status;
+    }
+  }
+  return lines;
+}
+
 const total = flag("events", 500_000);
 /** Events per second of event time; the 2026-05-05 full-stream recording runs at 54/s. */
 const rate = flag("rate", 50);
@@ -350,6 +409,9 @@ try {
           (d.bytes / total).toFixed(1)
         } B/event`,
     );
+  }
+  if (Deno.args.includes("--programs")) {
+    lines.push(...await programRuns(broker.url, dir, ndjsonPath));
   }
   if (Deno.args.includes("--profile")) {
     const { peak, mappings } = await inspectedDrain(broker.url, dir, extra, false);

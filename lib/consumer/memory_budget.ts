@@ -6,13 +6,13 @@
  *
  * The shares come from `deno task bench:backlog` (1,000,000-event catch-up, 3 partitions, peak
  * RSS under `/usr/bin/time`): a consumer under load holds about {@linkcode FIXED_MIB} MiB
- * whatever its buffers (runtime and modules ~76 MiB, V8 heap ~120–150 MiB with the dedupe
- * window's ids, parquet-wasm's memory ~50 MiB, allocator slack), plus about
- * {@linkcode BUFFER_RESIDENT_FACTOR} times its buffer budget (buffers, the slice being encoded,
- * garbage not yet collected): 451 MiB at 512 (21 MiB of buffers), 711 MiB at 1024. The budget
- * is set so that the peak stays near 90% of `CONSUMER_MEMORY_MB`; below
- * {@linkcode MIN_MEMORY_MB} there is no room for buffers at all, and the option refuses such a
- * value.
+ * whatever its buffers (runtime and modules ~76 MiB, V8 heap ~100 MiB, parquet-wasm's memory
+ * ~25 MiB, allocator slack), plus about {@linkcode BUFFER_RESIDENT_FACTOR} times its buffer
+ * budget (the buffers, the slice being encoded, garbage not yet collected, freed memory the
+ * allocator keeps): measured 305 MiB with 22 MiB of buffers, 396 MiB with 46 MiB and 520 MiB
+ * with 129 MiB (one run each; runs vary by ±30 MiB). The budget is set so that the peak stays
+ * near 85% of `CONSUMER_MEMORY_MB`; below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
+ * and the option refuses such a value.
  *
  * @module
  */
@@ -20,16 +20,16 @@
 const MIB = 1024 * 1024;
 
 /** Resident memory (MiB) of a consumer under load before its buffers, measured. */
-export const FIXED_MIB = 430;
+export const FIXED_MIB = 270;
 
 /** Resident bytes per byte of buffer budget, measured. */
-export const BUFFER_RESIDENT_FACTOR = 1.4;
+export const BUFFER_RESIDENT_FACTOR = 2;
 
 /** The smallest `CONSUMER_MEMORY_MB` accepted. */
-export const MIN_MEMORY_MB = 512;
+export const MIN_MEMORY_MB = 384;
 
-/** The share of the memory the peak may reach (the rest is headroom). */
-const PEAK_SHARE = 0.9;
+/** The share of the memory the peak may reach (the rest is headroom for run-to-run spread). */
+const PEAK_SHARE = 0.85;
 
 /** The settings the budget sets, in bytes. */
 export interface MemoryBudget {
@@ -61,9 +61,9 @@ export interface MemoryBudgetInput {
  * @example The default, 512 MiB, and 1 GiB
  * ```ts
  * memoryBudget({ consumerMemoryMb: 512 });
- * // { maxBufferBytes: 22 MiB, flushMaxBytes: 11 MiB, consumerMaxBytes: 1 MiB }
+ * // { maxBufferBytes: 82 MiB, flushMaxBytes: 41 MiB, consumerMaxBytes: 2 MiB }
  * memoryBudget({ consumerMemoryMb: 1024 });
- * // { maxBufferBytes: 351 MiB, flushMaxBytes: 175 MiB, consumerMaxBytes: 2 MiB }
+ * // { maxBufferBytes: 300 MiB, flushMaxBytes: 150 MiB, consumerMaxBytes: 2 MiB }
  * ```
  */
 export function memoryBudget(input: MemoryBudgetInput): MemoryBudget {

@@ -5,22 +5,23 @@ import { memoryBudget, MIN_MEMORY_MB } from "../../lib/consumer/memory_budget.ts
 
 const MIB = 1024 * 1024;
 
-Deno.test("the default 512 MiB leaves room for a small buffer budget, files of half of it, 1 MiB reads", () => {
+Deno.test("the default 512 MiB gives an 82 MiB buffer budget, files of half of it, 2 MiB reads", () => {
   const b = memoryBudget({ consumerMemoryMb: 512 });
-  assert.equal(b.maxBufferBytes, 22 * MIB);
-  assert.equal(b.flushMaxBytes, 11 * MIB);
-  assert.equal(b.consumerMaxBytes, MIB);
+  assert.equal(b.maxBufferBytes, 82 * MIB);
+  assert.equal(b.flushMaxBytes, 41 * MIB);
+  assert.equal(b.consumerMaxBytes, 2 * MIB);
 });
 
 Deno.test("more memory buys a larger buffer budget and larger files, up to 256 MiB each", () => {
   const small = memoryBudget({ consumerMemoryMb: MIN_MEMORY_MB });
   const big = memoryBudget({ consumerMemoryMb: 1024 });
   const huge = memoryBudget({ consumerMemoryMb: 8192 });
-  assert.equal(small.maxBufferBytes, 22 * MIB);
+  assert.equal(small.maxBufferBytes, 28 * MIB);
+  assert.equal(small.consumerMaxBytes, MIB);
   assert.equal(memoryBudget({ consumerMemoryMb: 256 }).maxBufferBytes, 16 * MIB, "never below");
   assert.equal(big.consumerMaxBytes, 2 * MIB);
-  assert.equal(big.maxBufferBytes, 351 * MIB);
-  assert.equal(big.flushMaxBytes, Math.floor(351 * MIB / 2));
+  assert.equal(big.maxBufferBytes, 300 * MIB);
+  assert.equal(big.flushMaxBytes, 150 * MIB);
   assert.equal(huge.flushMaxBytes, 256 * MIB);
 });
 
@@ -40,7 +41,7 @@ Deno.test("a setting given explicitly wins over the one derived from the memory"
 
 Deno.test("CONSUMER_MEMORY_MB below the minimum is refused with the minimum named", () => {
   assert.throws(
-    () => parseConfig(CONSUMER_OPTIONS, { env: { CONSUMER_MEMORY_MB: "384" } }),
+    () => parseConfig(CONSUMER_OPTIONS, { env: { CONSUMER_MEMORY_MB: "383" } }),
     (e: Error) =>
       e.message.includes("CONSUMER_MEMORY_MB") && e.message.includes(String(MIN_MEMORY_MB)),
   );

@@ -215,12 +215,12 @@ variable "consumer_cpu" {
 
 variable "consumer_memory" {
   type        = number
-  description = "Fargate memory (MiB) of each consumer task, passed as CONSUMER_MEMORY_MB (at least 512): the consumer sizes its buffers to it."
+  description = "Fargate memory (MiB) of each consumer task, passed as CONSUMER_MEMORY_MB (at least 384): the consumer sizes its buffers to it."
   default     = 1024
 
   validation {
-    condition     = var.consumer_memory >= 512
-    error_message = "consumer_memory must be at least 512 (MiB): the consumer holds about 430 MiB under load before its buffers."
+    condition     = var.consumer_memory >= 384
+    error_message = "consumer_memory must be at least 384 (MiB): the consumer holds about 270 MiB under load before its buffers."
   }
 }
 

@@ -332,6 +332,7 @@ async function programRuns(url: URL, dir: string, ndjsonPath: string): Promise<s
           ...programArgs(task, [
             ...args,
             `--stream-url=${replay.url.href}`,
+            `--since=${new Date(CLOCK_START).toISOString()}`, // the backlog, not the live end
             `--max-events=${total}`,
             "--progress-interval-ms=0",
             "--log-level=warn",

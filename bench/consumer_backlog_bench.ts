@@ -69,7 +69,21 @@ function copyOf(
   };
 }
 
-/** Puts the backlog into the broker and writes the same values as NDJSON (DuckDB's input). */
+/** Events per part file of the replayed stream (`deno task replay` reads each file as one string). */
+const PART_EVENTS = 200_000;
+
+/** The part files holding the backlog for `deno task replay`, in order. */
+function partPaths(ndjsonPath: string, total: number): string[] {
+  return Array.from(
+    { length: Math.ceil(total / PART_EVENTS) },
+    (_, k) => `${ndjsonPath}.part-${k}`,
+  );
+}
+
+/**
+ * Puts the backlog into the broker and writes the same values as NDJSON (DuckDB's input), and
+ * again in parts of {@linkcode PART_EVENTS} (the replayed stream's input).
+ */
 async function produceBacklog(
   url: URL,
   total: number,
@@ -78,6 +92,9 @@ async function produceBacklog(
 ): Promise<void> {
   const lines = (await recordedLines()).map((l) => JSON.parse(l));
   const ndjson = await Deno.open(ndjsonPath, { write: true, create: true, truncate: true });
+  const parts = partPaths(ndjsonPath, total);
+  let part: Deno.FsFile | undefined;
+  let partIndex = -1;
   const encoder = new TextEncoder();
   let produced = 0;
   for (let copy = 0; produced < total; copy++) {
@@ -94,12 +111,18 @@ async function produceBacklog(
       });
       await res.body?.cancel();
       if (!res.ok) throw new Error(`produce failed: HTTP ${res.status}`);
-      await ndjson.write(
-        encoder.encode(records.map((r) => JSON.stringify(r.value)).join("\n") + "\n"),
-      );
+      const text = encoder.encode(records.map((r) => JSON.stringify(r.value)).join("\n") + "\n");
+      await ndjson.write(text);
+      if (Math.floor(produced / PART_EVENTS) !== partIndex) {
+        partIndex = Math.floor(produced / PART_EVENTS);
+        part?.close();
+        part = await Deno.open(parts[partIndex]!, { write: true, create: true });
+      }
+      await part!.write(text);
       produced += records.length;
     }
   }
+  part?.close();
   ndjson.close();
 }
 
@@ -323,7 +346,13 @@ async function programRuns(url: URL, dir: string, ndjsonPath: string): Promise<s
     ]],
   ];
   for (const [task, args] of runs) {
-    const replay = await spawnReplayTask(["--rate", "0", "--port", "0", ndjsonPath]);
+    const replay = await spawnReplayTask([
+      "--rate",
+      "0",
+      "--port",
+      "0",
+      ...partPaths(ndjsonPath, total),
+    ]);
     try {
       const timeFile = `${dir}/time-${task}.txt`;
       const status = await new Deno.Command("/usr/bin/time", {

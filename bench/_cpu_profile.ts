@@ -119,10 +119,10 @@ export class InspectorProfiler {
       expression,
       returnByValue: true,
       awaitPromise: true,
-    }) as {
+    }) as undefined | {
       result?: { value?: unknown };
     };
-    return answer.result?.value;
+    return answer?.result?.value;
   }
 
   #call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {

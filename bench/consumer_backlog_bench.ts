@@ -389,6 +389,12 @@ async function programRuns(url: URL, dir: string, ndjsonPath: string): Promise<s
   return lines;
 }
 
+/** Prints lines at once, so a later failure keeps what was measured before it. */
+function report(...text: string[]): void {
+  // deno-lint-ignore no-console
+  console.log(text.join("\n"));
+}
+
 const total = flag("events", 500_000);
 /** Events per second of event time; the 2026-05-05 full-stream recording runs at 54/s. */
 const rate = flag("rate", 50);
@@ -404,17 +410,17 @@ try {
   const ndjsonPath = `${dir}/events.ndjson`;
   await produceBacklog(broker.url, total, rate, ndjsonPath);
   const produceMs = performance.now() - t0;
-  const lines = [
+  report(
     `backlog: ${total} events (${rate}/s of event time, ${
       (total / rate / 3600).toFixed(1)
     } h) put into the broker in ${(produceMs / 1000).toFixed(1)} s`,
     `consumer flags: ${extra.join(" ") || "(defaults)"}`,
-  ];
+  );
   const runs: Drain[] = [];
   for (const n of counts) {
     const run = await drain(broker.url, dir, n, extra);
     runs.push(run);
-    lines.push(
+    report(
       `${n} consumer process${n === 1 ? "" : "es"}: catch-up ${run.seconds.toFixed(1)} s = ${
         Math.round(total / run.seconds)
       } events/s (idle wait excluded); exit codes ${run.codes.join(",")}; peak RSS ${
@@ -429,7 +435,7 @@ try {
   // the reference, same events, same machine, same run: DuckDB NDJSON → Parquet (zstd)
   const ducks = [await duckdb(dir, ndjsonPath, 1), await duckdb(dir, ndjsonPath, 2)];
   for (const d of ducks) {
-    lines.push(
+    report(
       `duckdb ${d.threads} thread${d.threads === 1 ? "" : "s"} (read_json → COPY parquet zstd, ` +
         `process start included): ${d.wallSeconds.toFixed(1)} s = ${
           Math.round(total / d.wallSeconds)
@@ -441,11 +447,11 @@ try {
     );
   }
   if (Deno.args.includes("--programs")) {
-    lines.push(...await programRuns(broker.url, dir, ndjsonPath));
+    report(...await programRuns(broker.url, dir, ndjsonPath));
   }
   if (Deno.args.includes("--profile")) {
     const { peak, mappings } = await inspectedDrain(broker.url, dir, extra, false);
-    lines.push(
+    report(
       `resident memory at that sample by mapping: ${
         Object.entries(mappings).sort((a, b) => b[1] - a[1]).map(([k, kib]) =>
           `${k} ${Math.round(kib / 1024)} MiB`
@@ -453,11 +459,11 @@ try {
       }`,
     );
     const { summary } = await inspectedDrain(broker.url, dir, extra, true);
-    lines.push(...profileLines(summary!, peak));
+    report(...profileLines(summary!, peak));
   }
   const one = runs[0]!;
   const duck1 = ducks[0]!;
-  lines.push(
+  report(
     `ratio (${one.consumers} consumer process vs duckdb 1 thread): events per CPU-second ${
       ((total / one.cpuSeconds) / (total / duck1.cpuSeconds)).toFixed(2)
     }×; wall events/s ${(duck1.wallSeconds / one.seconds).toFixed(2)}× (vs 2 threads ${
@@ -467,16 +473,18 @@ try {
   if (runs.length > 1) {
     const base = runs[0]!;
     for (const run of runs.slice(1)) {
-      lines.push(
+      report(
         `${run.consumers} vs ${base.consumers}: ${
           (base.seconds / run.seconds).toFixed(2)
         }× the events/s`,
       );
     }
   }
-  // deno-lint-ignore no-console
-  console.log(lines.join("\n"));
 } finally {
   await broker.kill("SIGTERM");
-  await Deno.remove(dir, { recursive: true });
+  // a program still finishing (a failed run) may write into it: retry once after a moment
+  await Deno.remove(dir, { recursive: true }).catch(async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await Deno.remove(dir, { recursive: true });
+  });
 }

@@ -11,7 +11,7 @@
  * budget (the buffers, the slice being encoded, garbage not yet collected, freed memory the
  * allocator keeps): measured 305 MiB with 22 MiB of buffers, 396 MiB with 46 MiB and 520 MiB
  * with 129 MiB (one run each; runs vary by ±30 MiB). The budget is set so that the peak stays
- * near 85% of `CONSUMER_MEMORY_MB`; below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
+ * near 80% of `CONSUMER_MEMORY_MB`; below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
  * and the option refuses such a value.
  *
  * @module
@@ -29,7 +29,7 @@ export const BUFFER_RESIDENT_FACTOR = 2;
 export const MIN_MEMORY_MB = 384;
 
 /** The share of the memory the peak may reach (the rest is headroom for run-to-run spread). */
-const PEAK_SHARE = 0.85;
+const PEAK_SHARE = 0.8;
 
 /** The settings the budget sets, in bytes. */
 export interface MemoryBudget {
@@ -61,9 +61,9 @@ export interface MemoryBudgetInput {
  * @example The default, 512 MiB, and 1 GiB
  * ```ts
  * memoryBudget({ consumerMemoryMb: 512 });
- * // { maxBufferBytes: 82 MiB, flushMaxBytes: 41 MiB, consumerMaxBytes: 2 MiB }
+ * // { maxBufferBytes: 69 MiB, flushMaxBytes: 34.5 MiB, consumerMaxBytes: 2 MiB }
  * memoryBudget({ consumerMemoryMb: 1024 });
- * // { maxBufferBytes: 300 MiB, flushMaxBytes: 150 MiB, consumerMaxBytes: 2 MiB }
+ * // { maxBufferBytes: 274 MiB, flushMaxBytes: 137 MiB, consumerMaxBytes: 2 MiB }
  * ```
  */
 export function memoryBudget(input: MemoryBudgetInput): MemoryBudget {

@@ -82,7 +82,7 @@ export const CONSUMER_OPTIONS = {
     env: "CONSUMER_MEMORY_MB",
     description: "the memory the consumer may use, in MiB (a container's limit): " +
       "MAX_BUFFER_BYTES, FLUSH_MAX_BYTES and CONSUMER_MAX_BYTES default to shares of it, so " +
-      "that the peak stays near 80% of it; more memory, larger files",
+      "that the peak stays near 70% of it; more memory, larger files",
     default: 512,
     min: MIN_MEMORY_MB,
   }),
@@ -109,7 +109,7 @@ export const CONSUMER_OPTIONS = {
     env: "MAX_BUFFER_BYTES",
     description: "in-memory budget of all open files (their allocated buffers); reaching it " +
       "seals them before the next record is taken (default: from CONSUMER_MEMORY_MB, " +
-      "69 MiB at 512, 274 MiB at 1024)",
+      "44 MiB at 512, 223 MiB at 1024)",
     min: 1024,
   }),
   dlqMaxErrorRate: rateOption({

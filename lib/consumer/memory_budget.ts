@@ -11,7 +11,8 @@
  * budget (the buffers, the slice being encoded, garbage not yet collected, freed memory the
  * allocator keeps): measured 305 MiB with 22 MiB of buffers, 396 MiB with 46 MiB and 520 MiB
  * with 129 MiB (one run each; runs vary by ±30 MiB). The budget is set so that the peak stays
- * near 80% of `CONSUMER_MEMORY_MB`; below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
+ * near 70% of `CONSUMER_MEMORY_MB` (runs vary by ±30 MiB, and a
+ * container killed at its limit restarts into the same backlog); below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
  * and the option refuses such a value.
  *
  * @module
@@ -29,7 +30,7 @@ export const BUFFER_RESIDENT_FACTOR = 2;
 export const MIN_MEMORY_MB = 384;
 
 /** The share of the memory the peak may reach (the rest is headroom for run-to-run spread). */
-const PEAK_SHARE = 0.8;
+const PEAK_SHARE = 0.7;
 
 /** The settings the budget sets, in bytes. */
 export interface MemoryBudget {
@@ -61,9 +62,9 @@ export interface MemoryBudgetInput {
  * @example The default, 512 MiB, and 1 GiB
  * ```ts
  * memoryBudget({ consumerMemoryMb: 512 });
- * // { maxBufferBytes: 69 MiB, flushMaxBytes: 34.5 MiB, consumerMaxBytes: 2 MiB }
+ * // { maxBufferBytes: 44 MiB, flushMaxBytes: 22 MiB, consumerMaxBytes: 1 MiB }
  * memoryBudget({ consumerMemoryMb: 1024 });
- * // { maxBufferBytes: 274 MiB, flushMaxBytes: 137 MiB, consumerMaxBytes: 2 MiB }
+ * // { maxBufferBytes: 223 MiB, flushMaxBytes: 111.5 MiB, consumerMaxBytes: 2 MiB }
  * ```
  */
 export function memoryBudget(input: MemoryBudgetInput): MemoryBudget {

@@ -5,23 +5,23 @@ import { memoryBudget, MIN_MEMORY_MB } from "../../lib/consumer/memory_budget.ts
 
 const MIB = 1024 * 1024;
 
-Deno.test("the default 512 MiB gives a 69 MiB buffer budget, files of half of it, 2 MiB reads", () => {
+Deno.test("the default 512 MiB gives a 44 MiB buffer budget, files of half of it, 1 MiB reads", () => {
   const b = memoryBudget({ consumerMemoryMb: 512 });
-  assert.equal(b.maxBufferBytes, 69 * MIB);
-  assert.equal(b.flushMaxBytes, Math.floor(69 * MIB / 2));
-  assert.equal(b.consumerMaxBytes, 2 * MIB);
+  assert.equal(b.maxBufferBytes, 44 * MIB);
+  assert.equal(b.flushMaxBytes, 22 * MIB);
+  assert.equal(b.consumerMaxBytes, MIB);
 });
 
 Deno.test("more memory buys a larger buffer budget and larger files, up to 256 MiB each", () => {
   const small = memoryBudget({ consumerMemoryMb: MIN_MEMORY_MB });
   const big = memoryBudget({ consumerMemoryMb: 1024 });
   const huge = memoryBudget({ consumerMemoryMb: 8192 });
-  assert.equal(small.maxBufferBytes, 18 * MIB);
+  assert.equal(small.maxBufferBytes, 16 * MIB);
   assert.equal(small.consumerMaxBytes, MIB);
   assert.equal(memoryBudget({ consumerMemoryMb: 256 }).maxBufferBytes, 16 * MIB, "never below");
   assert.equal(big.consumerMaxBytes, 2 * MIB);
-  assert.equal(big.maxBufferBytes, 274 * MIB);
-  assert.equal(big.flushMaxBytes, 137 * MIB);
+  assert.equal(big.maxBufferBytes, 223 * MIB);
+  assert.equal(big.flushMaxBytes, Math.floor(223 * MIB / 2));
   assert.equal(huge.flushMaxBytes, 256 * MIB);
 });
 

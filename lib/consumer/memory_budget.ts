@@ -11,9 +11,9 @@
  * budget (the buffers, the slice being encoded, garbage not yet collected, freed memory the
  * allocator keeps): measured 305 MiB with 22 MiB of buffers, 396 MiB with 46 MiB and 520 MiB
  * with 129 MiB (one run each; runs vary by ±30 MiB). The budget is set so that the peak stays
- * near 70% of `CONSUMER_MEMORY_MB` (runs vary by ±30 MiB, and a
- * container killed at its limit restarts into the same backlog); below {@linkcode MIN_MEMORY_MB} there is no room for buffers,
- * and the option refuses such a value.
+ * near 70% of `CONSUMER_MEMORY_MB` (for that spread, and because a container killed at its
+ * limit restarts into the same backlog); below {@linkcode MIN_MEMORY_MB} there is no room for
+ * buffers, and the option refuses such a value.
  *
  * @module
  */

@@ -114,7 +114,6 @@ export class Utf8Column {
   #start: Int32Array;
   /** Byte length + 1 per row; 0 = null. */
   #len1: Int32Array;
-  #nonNull = 0;
   #last: string | undefined = undefined;
   #lastStart = 0;
   #lastLen1 = 0;
@@ -148,11 +147,6 @@ export class Utf8Column {
     return this.#pos;
   }
 
-  /** Number of non-null rows written. */
-  get nonNullCount(): number {
-    return this.#nonNull;
-  }
-
   /**
    * Grows the row capacity.
    *
@@ -175,7 +169,6 @@ export class Utf8Column {
    * @returns the number of bytes added to the buffer
    */
   set(row: number, value: string): number {
-    this.#nonNull++;
     if (value === this.#last) {
       this.#start[row] = this.#lastStart;
       this.#len1[row] = this.#lastLen1;
@@ -237,10 +230,8 @@ export class Utf8Column {
    * @param row the row index
    */
   clear(row: number): void {
-    if (this.#len1[row] === 0) return;
     this.#len1[row] = 0;
     this.#start[row] = 0;
-    this.#nonNull--;
   }
 
   /**
@@ -295,7 +286,6 @@ export class Utf8Column {
 export class Int64Column {
   #values: Float64Array;
   #valid: Uint8Array;
-  #nonNull = 0;
 
   /** Bytes of the buffers allocated so far (capacity, not just what is used). */
   get allocatedBytes(): number {
@@ -335,7 +325,6 @@ export class Int64Column {
   set(row: number, value: number): void {
     this.#values[row] = value;
     this.#valid[row] = 1;
-    this.#nonNull++;
   }
 
   /**
@@ -344,10 +333,8 @@ export class Int64Column {
    * @param row the row index
    */
   clear(row: number): void {
-    if (this.#valid[row] === 0) return;
     this.#valid[row] = 0;
     this.#values[row] = 0;
-    this.#nonNull--;
   }
 
   /**
@@ -395,7 +382,6 @@ export class Int64Column {
 export class Int32Column {
   #values: Int32Array;
   #valid: Uint8Array;
-  #nonNull = 0;
 
   /** Bytes of the buffers allocated so far (capacity, not just what is used). */
   get allocatedBytes(): number {
@@ -435,7 +421,6 @@ export class Int32Column {
   set(row: number, value: number): void {
     this.#values[row] = value;
     this.#valid[row] = 1;
-    this.#nonNull++;
   }
 
   /**
@@ -444,10 +429,8 @@ export class Int32Column {
    * @param row the row index
    */
   clear(row: number): void {
-    if (this.#valid[row] === 0) return;
     this.#valid[row] = 0;
     this.#values[row] = 0;
-    this.#nonNull--;
   }
 
   /** The raw values (row-indexed, for sorting). */
@@ -476,7 +459,6 @@ export class Int32Column {
 /** A nullable boolean column (one state byte per row: 0 null, 1 false, 2 true). */
 export class BoolColumn {
   #state: Uint8Array;
-  #nonNull = 0;
 
   /** Bytes of the buffers allocated so far (capacity, not just what is used). */
   get allocatedBytes(): number {
@@ -511,7 +493,6 @@ export class BoolColumn {
    */
   set(row: number, value: boolean): void {
     this.#state[row] = value ? 2 : 1;
-    this.#nonNull++;
   }
 
   /**
@@ -520,9 +501,7 @@ export class BoolColumn {
    * @param row the row index
    */
   clear(row: number): void {
-    if (this.#state[row] === 0) return;
     this.#state[row] = 0;
-    this.#nonNull--;
   }
 
   /**

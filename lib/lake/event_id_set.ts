@@ -14,18 +14,18 @@ const HEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) HEX[48 + i] = i;
 for (let i = 0; i < 6; i++) HEX[97 + i] = 10 + i;
 
-const DASHES = [8, 13, 18, 23];
-
 /** The 36-character lowercase UUID's 4 words, written into `out`; false for any other text. */
 function packUuid(id: string, out: Int32Array): boolean {
   if (id.length !== 36) return false;
-  for (const at of DASHES) if (id.charCodeAt(at) !== 45) return false;
   let word = 0;
   let digits = 0;
   let w = 0;
   for (let i = 0; i < 36; i++) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) continue;
     const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false; // "-"
+      continue;
+    }
     const v = c < 128 ? HEX[c]! : -1;
     if (v < 0) return false;
     word = (word << 4) | v;

@@ -41,6 +41,7 @@ import {
   WriterPropertiesBuilder,
 } from "parquet-wasm";
 import { VectorAssembler } from "apache-arrow/visitor/vectorassembler";
+import { concatBytes } from "../cli/concat_bytes.ts";
 import { SCHEMA_VERSION } from "./event_schema.ts";
 import { PARQUET_COMPRESSIONS, type ParquetCompression } from "./parquet_compression.ts";
 
@@ -142,7 +143,8 @@ export function encodeParquet(table: ArrowTable, options: ParquetEncodeOptions =
  * a table once it holds 20,000 rows, arrow-rs' row limit), so a split that depends only on the
  * row count keeps a rebuild byte for byte.
  *
- * @param tables the tables, in file order, at least one, all of the first one's schema (for example `EventBatchBuilder.finishSlices`)
+ * @param tables the tables, in file order, at least one, all of the first one's schema (for
+ *   example `EventBatchBuilder.finishSlices`)
  * @param options compression, metadata and row group size
  * @returns the Parquet file bytes
  */
@@ -173,18 +175,8 @@ export async function encodeParquetTables(
   });
   // the writer emits each row group as it completes, and the footer at the end
   const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of await transformParquetStream(batches, properties)) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  for await (const chunk of await transformParquetStream(batches, properties)) chunks.push(chunk);
+  return concatBytes(chunks);
 }
 
 /**
@@ -192,14 +184,9 @@ export async function encodeParquetTables(
  *
  * @param schema the table's schema (settings for columns it lacks are left out)
  * @param options compression, metadata and row group size
- * @param pageBytes the data page size limit
  * @returns the properties (consumed by the write)
  */
-function writerProperties(
-  schema: Schema,
-  options: ParquetEncodeOptions = {},
-  pageBytes = DATA_PAGE_BYTES,
-): WriterProperties {
+function writerProperties(schema: Schema, options: ParquetEncodeOptions = {}): WriterProperties {
   const compression = options.compression ?? "zstd";
   const codec = CODECS[compression];
   if (codec === undefined) {
@@ -229,7 +216,7 @@ function writerProperties(
     .setStatisticsEnabled(EnabledStatistics.Chunk)
     .setMaxRowGroupSize(rowGroupSize)
     .setDictionaryPageSizeLimit(DICTIONARY_PAGE_BYTES)
-    .setDataPageSizeLimit(pageBytes)
+    .setDataPageSizeLimit(DATA_PAGE_BYTES)
     .setWriteBatchSize(WRITE_BATCH_ROWS)
     .setCreatedBy("wikistream (parquet-wasm)")
     .setKeyValueMetadata(metadata);

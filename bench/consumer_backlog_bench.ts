@@ -389,6 +389,75 @@ async function programRuns(url: URL, dir: string, ndjsonPath: string): Promise<s
   return lines;
 }
 
+/** What `bench/_consumer_stack_floor.ts` printed for one depth. */
+interface FloorRun {
+  rows: number;
+  bodies: number;
+  bodyBytes: number;
+  files: number;
+  parquetBytes: number;
+  cpuMs: number;
+}
+
+/** The floor's runs at each depth, cumulative (see `bench/_consumer_stack_floor.ts`). */
+type StackFloor = Record<"read" | "parse" | "columns" | "encode", FloorRun>;
+
+/**
+ * The stack's floor on the same backlog, with the consumer's default `max_bytes` and 50,000-row
+ * files: one process and one new consumer group per depth.
+ */
+async function stackFloor(url: URL): Promise<StackFloor> {
+  const runs: Partial<StackFloor> = {};
+  for (const depth of ["read", "parse", "columns", "encode"] as const) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./_consumer_stack_floor.ts", import.meta.url).pathname,
+        url.href,
+        "wikimedia-changes",
+        depth,
+        "1048576",
+        "50000",
+      ],
+      env: allocatorEnv(Deno.env.toObject()),
+      stderr: "inherit",
+    }).output();
+    if (!output.success) throw new Error(`the stack floor run failed (exit ${output.code})`);
+    runs[depth] = JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+  }
+  return runs as StackFloor;
+}
+
+function floorLines(floor: StackFloor, total: number, duckCpuSeconds: number, oursCpu: number) {
+  const us = (ms: number) => `${(ms * 1000 / total).toFixed(2)} µs`;
+  const read = floor.read.cpuMs;
+  const parse = floor.parse.cpuMs - read;
+  const columns = floor.columns.cpuMs - floor.parse.cpuMs;
+  const encode = floor.encode.cpuMs - floor.columns.cpuMs;
+  const stack = read + parse + encode;
+  const perCpu = (ms: number) => Math.round(total / (ms / 1000));
+  const duck = total / duckCpuSeconds;
+  return [
+    `stack floor (same backlog; a process per depth, no consumer logic; CPU per event): fetch ${
+      us(read)
+    } (${floor.read.bodies} bodies of ${
+      (floor.read.bodyBytes / floor.read.bodies / 1024).toFixed(0)
+    } KiB), TextDecoder + JSON.parse ${us(parse)}, our column building ${
+      us(columns)
+    }, Arrow IPC + parquet-wasm zstd ${us(encode)} (${floor.encode.files} files of ≤50000 rows, ${
+      (floor.encode.parquetBytes / total).toFixed(1)
+    } B/event)`,
+    `  fetch + parse + encode = ${us(stack)}/event = ${perCpu(stack)} events per CPU-second = ${
+      (perCpu(stack) / duck).toFixed(2)
+    }× duckdb 1 thread; with column building ${us(stack + columns)} = ${
+      perCpu(stack + columns)
+    } events per CPU-second = ${
+      (perCpu(stack + columns) / duck).toFixed(2)
+    }×; the consumer's CPU is ${(oursCpu * 1000 / (stack + columns)).toFixed(2)}× that`,
+  ];
+}
+
 /** Prints lines at once, so a later failure keeps what was measured before it. */
 function report(...text: string[]): void {
   // deno-lint-ignore no-console
@@ -446,6 +515,8 @@ try {
         } B/event`,
     );
   }
+  const floor = await stackFloor(broker.url);
+  report(...floorLines(floor, total, ducks[0]!.cpuSeconds, runs[0]!.cpuSeconds));
   if (Deno.args.includes("--programs")) {
     report(...await programRuns(broker.url, dir, ndjsonPath));
   }

@@ -619,7 +619,13 @@ export class EventBatchBuilder {
     newColumn: Int64Column,
     extra: Record<string, unknown> | undefined,
   ): Record<string, unknown> | undefined {
-    for (const key in v) {
+    // `Object.keys`, not `for…in`: on the re-timed backlog of `bench:backlog`, V8 left this
+    // `for…in` on its slow path and appending cost 6.2 instead of 2.7 µs per event (measured
+    // with the broker's bodies in one process; the keys and their order are the same, as values
+    // come from `JSON.parse` and have no enumerable inherited keys)
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const x = v[key];
       if (x === null && (key === "old" || key === "new")) continue;
       if (key === "old" && isInt64(x)) oldColumn.set(r, x);

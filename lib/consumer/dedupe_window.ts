@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { EventIdSet } from "../lake/event_id_set.ts";
+import { EventIdKey, EventIdSet } from "../lake/event_id_set.ts";
 import type { SeenIds } from "../lake/lake_writer.ts";
 
 /** Ids of recent units. */
@@ -53,9 +53,16 @@ export class DedupeWindow implements SeenIds {
     }
   }
 
-  /** Says whether a recent unit wrote the id. */
-  has(id: string): boolean {
-    for (let i = this.#units.length - 1; i >= 0; i--) if (this.#units[i]!.ids.has(id)) return true;
+  /**
+   * Says whether a recent unit wrote the id.
+   *
+   * @param key the id, prepared once for every unit's set
+   * @returns true when one did
+   */
+  has(key: EventIdKey): boolean {
+    for (let i = this.#units.length - 1; i >= 0; i--) {
+      if (this.#units[i]!.ids.hasKey(key)) return true;
+    }
     return false;
   }
 

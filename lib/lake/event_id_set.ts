@@ -46,6 +46,35 @@ function hashWords(k: Int32Array): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/**
+ * An event id prepared once for lookups in several {@linkcode EventIdSet}s (a unit's own ids and
+ * each unit of the dedupe window): a canonical UUID's four words and their hash, or else the
+ * string itself. One key is meant to be reused for record after record.
+ */
+export class EventIdKey {
+  /** The UUID's four words (when {@linkcode EventIdKey.uuid}). */
+  readonly words: Int32Array = new Int32Array(4);
+  /** Whether the id is a canonical UUID (held as words); else it is held as a string. */
+  uuid = false;
+  /** Hash of the words (when {@linkcode EventIdKey.uuid}). */
+  hash = 0;
+  /** The id. */
+  id = "";
+
+  /**
+   * Prepares the key for an id.
+   *
+   * @param id the event id
+   * @returns this key
+   */
+  of(id: string): this {
+    this.id = id;
+    this.uuid = packUuid(id, this.words);
+    if (this.uuid) this.hash = hashWords(this.words);
+    return this;
+  }
+}
+
 /** A set of event ids, compact for UUIDs. */
 export class EventIdSet {
   /** 4 words per slot; a slot is used when `#used[slot]` is 1. */
@@ -54,7 +83,7 @@ export class EventIdSet {
   #mask: number;
   #uuids = 0;
   #other: Set<string> | undefined;
-  #scratch = new Int32Array(4);
+  #key = new EventIdKey();
 
   /**
    * Creates an empty set.
@@ -86,16 +115,25 @@ export class EventIdSet {
    * @returns true when it was not in the set yet
    */
   add(id: string): boolean {
-    const k = this.#scratch;
-    if (!packUuid(id, k)) {
+    return this.addKey(this.#key.of(id));
+  }
+
+  /**
+   * Adds a prepared id.
+   *
+   * @param key the id's key
+   * @returns true when it was not in the set yet
+   */
+  addKey(key: EventIdKey): boolean {
+    if (!key.uuid) {
       const other = this.#other ??= new Set();
-      if (other.has(id)) return false;
-      other.add(id);
+      if (other.has(key.id)) return false;
+      other.add(key.id);
       return true;
     }
-    if (this.#find(k) >= 0) return false;
+    if (this.#find(key.words, key.hash) >= 0) return false;
     if ((this.#uuids + 1) * 2 > this.#used.length) this.#grow();
-    this.#insert(k);
+    this.#insert(key.words, key.hash);
     this.#uuids++;
     return true;
   }
@@ -107,9 +145,18 @@ export class EventIdSet {
    * @returns true when it does
    */
   has(id: string): boolean {
-    const k = this.#scratch;
-    if (!packUuid(id, k)) return this.#other?.has(id) ?? false;
-    return this.#find(k) >= 0;
+    return this.hasKey(this.#key.of(id));
+  }
+
+  /**
+   * Says whether the set holds a prepared id.
+   *
+   * @param key the id's key
+   * @returns true when it does
+   */
+  hasKey(key: EventIdKey): boolean {
+    if (!key.uuid) return this.#other?.has(key.id) ?? false;
+    return this.#find(key.words, key.hash) >= 0;
   }
 
   /** The ids, UUIDs first (in table order), then the others. */
@@ -126,11 +173,11 @@ export class EventIdSet {
     if (this.#other) yield* this.#other;
   }
 
-  /** The slot holding `k`, or -1. */
-  #find(k: Int32Array): number {
+  /** The slot holding `k` (of hash `hash`), or -1. */
+  #find(k: Int32Array, hash: number): number {
     const keys = this.#keys;
     const used = this.#used;
-    for (let slot = hashWords(k) & this.#mask;; slot = (slot + 1) & this.#mask) {
+    for (let slot = hash & this.#mask;; slot = (slot + 1) & this.#mask) {
       if (used[slot] === 0) return -1;
       const at = slot * 4;
       if (
@@ -140,8 +187,8 @@ export class EventIdSet {
     }
   }
 
-  #insert(k: Int32Array): void {
-    let slot = hashWords(k) & this.#mask;
+  #insert(k: Int32Array, hash: number): void {
+    let slot = hash & this.#mask;
     while (this.#used[slot] !== 0) slot = (slot + 1) & this.#mask;
     this.#used[slot] = 1;
     this.#keys.set(k, slot * 4);
@@ -158,7 +205,7 @@ export class EventIdSet {
     for (let slot = 0; slot < used.length; slot++) {
       if (used[slot] === 0) continue;
       k.set(keys.subarray(slot * 4, slot * 4 + 4));
-      this.#insert(k);
+      this.#insert(k, hashWords(k));
     }
   }
 }

@@ -12,7 +12,7 @@
 import { parseIsoMillis } from "./_iso_millis.ts";
 import { CANARY_REASON, EventBatchBuilder } from "./event_batch_builder.ts";
 import { SCHEMA_VERSION } from "./event_schema.ts";
-import { EventIdSet } from "./event_id_set.ts";
+import { EventIdKey, EventIdSet } from "./event_id_set.ts";
 import { hourStart, type LakeLayout } from "./lake_layout.ts";
 import { encodeParquetTables, type ParquetCompression } from "./parquet_encoder.ts";
 import type { LakeRecord, UnreadableRecord } from "./lake_record.ts";
@@ -52,8 +52,8 @@ export type RecordOutcome = "row" | "dlq" | "canary" | "duplicate";
 
 /** Ids already in the lake (previous units); consulted for new units only. */
 export interface SeenIds {
-  /** Says whether the id was written by an earlier unit. */
-  has(id: string): boolean;
+  /** Says whether the id (prepared once per record) was written by an earlier unit. */
+  has(key: EventIdKey): boolean;
 }
 
 /** Options for {@linkcode LakeUnit}. */
@@ -200,6 +200,8 @@ export class LakeUnit {
   #buckets = new Map<number, Bucket>();
   #scratch: EventBatchBuilder | undefined;
   #ids = new EventIdSet();
+  /** The current record's id, packed once for the unit's set and the window's. */
+  #key = new EventIdKey();
   #ranges = new Map<number, PartitionRange>();
   #dlq: { partition: number; offset: number; line: string }[] = [];
   #dlqBytes = 0;
@@ -336,7 +338,8 @@ export class LakeUnit {
     const p = preview(value);
     const duplicate = this.#replayDuplicates
       ? this.#replayDuplicates.has(`${partition}:${offset}`)
-      : p !== undefined && (this.#ids.has(p.id) || (this.#seen?.has(p.id) ?? false));
+      : p !== undefined &&
+        (this.#ids.hasKey(this.#key.of(p.id)) || (this.#seen?.has(this.#key) ?? false));
     if (duplicate) {
       this.#markDuplicate(partition, offset);
       return "duplicate";
@@ -371,7 +374,9 @@ export class LakeUnit {
           "event time the lake writer did not expect; report this with the record",
       );
     }
-    this.#ids.add(result.eventId);
+    // the key holds this id already unless a rebuild skipped the lookup
+    if (this.#key.id !== result.eventId) this.#key.of(result.eventId);
+    this.#ids.addKey(this.#key);
     this.#rows++;
     return "row";
   }

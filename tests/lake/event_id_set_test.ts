@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EventIdSet } from "../../lib/lake/event_id_set.ts";
+import { EventIdKey, EventIdSet } from "../../lib/lake/event_id_set.ts";
 
 const DATA_DIR = new URL("../../../shared/data/recentchange/", import.meta.url);
 
@@ -49,6 +49,31 @@ Deno.test("EventIdSet answers like a Set of strings for every recorded id and co
   for (const id of candidates) assert.equal(set.has(id), reference.has(id), JSON.stringify(id));
   assert.equal(set.size, reference.size);
   assert.deepEqual(new Set(set), reference, "iterates over exactly the ids added");
+});
+
+Deno.test("EventIdKey prepared once answers in several sets as each set's own has and add do", () => {
+  const ids = recordedIds();
+  const rand = random(20261205);
+  // three sets, as a unit and two units of the dedupe window: each id goes into one of them
+  const sets = [new EventIdSet(), new EventIdSet(), new EventIdSet()];
+  const references = sets.map(() => new Set<string>());
+  const candidates = [...ids, ...ids.map((id) => id.toUpperCase()), "", "x", "not-a-uuid"];
+  const key = new EventIdKey();
+  for (const id of candidates) {
+    const k = Math.floor(rand() * 4); // 3: added nowhere
+    if (k < 3) {
+      assert.equal(sets[k]!.addKey(key.of(id)), !references[k]!.has(id), `addKey ${id}`);
+      references[k]!.add(id);
+    }
+  }
+  for (const id of candidates) {
+    key.of(id);
+    for (let k = 0; k < 3; k++) {
+      assert.equal(sets[k]!.hasKey(key), references[k]!.has(id), `hasKey ${k} ${id}`);
+      assert.equal(sets[k]!.has(id), references[k]!.has(id), `has ${k} ${id}`);
+    }
+  }
+  for (let k = 0; k < 3; k++) assert.deepEqual(new Set(sets[k]!), references[k]);
 });
 
 Deno.test("EventIdSet keeps a capitalised UUID apart from its lowercase form", () => {

@@ -72,6 +72,9 @@ Deno.test("LakeUnit rebuilds the same rows and dead letters byte for byte from i
   for (const r of input) again.add(r);
   const b = await seal(again);
   assert.deepEqual(b.manifest, a.manifest);
+  // the rebuilt unit's ids (for the dedupe window) are the rows' ids, as the original's
+  assert.deepEqual(new Set(b.eventIds), new Set(a.eventIds));
+  assert.equal(b.eventIds.size, 600);
   assert.equal(b.objects.length, a.objects.length);
   for (const [i, o] of a.objects.entries()) {
     const other = b.objects[i]!;

@@ -33,8 +33,7 @@ Deno.test("a unit drops the events an earlier unit of the dedupe window wrote, a
   const events = (await loadRecordedEvents(300)) as Record<string, unknown>[];
   const window = new DedupeWindow(150);
   let offset = 0;
-  const add = (u: LakeUnit, value: unknown) =>
-    u.add({ value, partition: 0, offset: offset++ });
+  const add = (u: LakeUnit, value: unknown) => u.add({ value, partition: 0, offset: offset++ });
   const seal = (u: LakeUnit) => u.seal({ rotation: "age", compression: "zstd", nowMs: 0 });
   // three units of 100 events each; one event id is not a UUID (kept as a string)
   const odd = withId(events[0]!, "not-a-uuid-id");

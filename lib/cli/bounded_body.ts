@@ -4,7 +4,8 @@
  * {@linkcode readErrorText} keeps the start of an error body and cancels the rest,
  * {@linkcode readBoundedBytes} reads a success body whole or fails with
  * {@linkcode BodyTooLargeError} as soon as it passes the cap (also before reading, when the
- * `Content-Length` says so).
+ * `Content-Length` says so). An encoded body (`Content-Encoding: gzip`, which `fetch` decodes) is
+ * capped by its decoded bytes, as its `Content-Length` counts the encoded ones.
  *
  * @module
  */
@@ -41,6 +42,44 @@ function declaredLength(response: Response): number | undefined {
   const text = response.headers.get("content-length");
   if (text === null || !/^\d+$/.test(text.trim())) return undefined;
   return Number(text);
+}
+
+function isEncoded(response: Response): boolean {
+  const encoding = response.headers.get("content-encoding");
+  return encoding !== null && encoding.trim().toLowerCase() !== "identity";
+}
+
+/**
+ * Reads a body whose length HTTP declared into one buffer of that length, chunk by chunk (no
+ * chunks kept and joined after, and measured cheaper than `arrayBuffer()` on 1 MiB bodies).
+ *
+ * @param response the response whose body is read (consumed)
+ * @param length its `Content-Length`
+ * @returns the body (shorter only when the stream ended early)
+ * @throws {Error} when the stream holds more bytes than declared
+ */
+async function readDeclared(response: Response, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(length);
+  const body = response.body;
+  if (body === null) return out.subarray(0, 0);
+  const reader = body.getReader();
+  let at = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return at === length ? out : out.subarray(0, at);
+      if (at + value.length > length) {
+        await reader.cancel().catch(() => {});
+        throw new Error(
+          `Cannot read the response: its body is longer than its Content-Length (${length})`,
+        );
+      }
+      out.set(value, at);
+      at += value.length;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /**
@@ -96,16 +135,14 @@ export async function readBoundedBytes(
   response: Response,
   limit: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = declaredLength(response);
+  // a Content-Length counts the bytes on the wire: with a Content-Encoding (fetch decodes
+  // gzip, br and deflate) it says nothing of the body's decoded size
+  const declared = isEncoded(response) ? undefined : declaredLength(response);
   if (declared !== undefined && declared > limit) {
     await response.body?.cancel().catch(() => {});
     throw new BodyTooLargeError(limit, declared);
   }
-  if (declared !== undefined) {
-    // the length is known and within the cap, and HTTP ends the body there: read it whole into
-    // one buffer (the runtime does, natively) rather than as many small chunks joined after
-    return new Uint8Array(await response.arrayBuffer());
-  }
+  if (declared !== undefined) return await readDeclared(response, declared);
   const { bytes, more } = await readPrefix(response, limit);
   if (more) throw new BodyTooLargeError(limit);
   return bytes;

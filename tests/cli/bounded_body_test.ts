@@ -64,3 +64,37 @@ Deno.test("readBoundedBytes() refuses a Content-Length over the cap before readi
   );
   assert.equal(seen.pulled, 0);
 });
+
+Deno.test("readBoundedBytes() caps a gzip body by its decoded size, not by its Content-Length", async () => {
+  // 1 MB of "x" is ~1 KB gzipped: the Content-Length is far under the cap, the body fetch
+  // hands over (decoded) far over it
+  const decoded = new Uint8Array(1_000_000).fill(0x78);
+  const gzipped = new Uint8Array(
+    await new Response(
+      new Blob([decoded]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(gzipped, {
+        headers: { "content-encoding": "gzip", "content-length": String(gzipped.length) },
+      }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  const small = await fetch(url);
+  assert.equal(small.headers.get("content-length"), String(gzipped.length));
+  await assert.rejects(readBoundedBytes(small, 100_000), BodyTooLargeError);
+  // within the cap, the decoded body comes back whole
+  assert.deepEqual(await readBoundedBytes(await fetch(url), 1_000_000), decoded);
+});
+
+Deno.test("readBoundedBytes() reads a body of a known length whole, in any number of chunks", async () => {
+  const { stream } = countingBody(7, 1000);
+  const response = new Response(stream, { headers: { "content-length": "7000" } });
+  const bytes = await readBoundedBytes(response, 7000);
+  assert.equal(bytes.length, 7000);
+  assert.ok(bytes.every((b) => b === 0x78));
+  assert.equal(bytes.byteOffset, 0);
+  assert.equal(bytes.buffer.byteLength, 7000, "one buffer of the declared length");
+});

@@ -336,10 +336,11 @@ export class LakeUnit {
       return "dlq";
     }
     const p = preview(value);
+    // the id is packed once, for the unit's set, the window's and the add below
+    const key = p === undefined ? undefined : this.#key.of(p.id);
     const duplicate = this.#replayDuplicates
       ? this.#replayDuplicates.has(`${partition}:${offset}`)
-      : p !== undefined &&
-        (this.#ids.hasKey(this.#key.of(p.id)) || (this.#seen?.has(this.#key) ?? false));
+      : key !== undefined && (this.#ids.hasKey(key) || (this.#seen?.has(key) ?? false));
     if (duplicate) {
       this.#markDuplicate(partition, offset);
       return "duplicate";
@@ -368,15 +369,13 @@ export class LakeUnit {
       this.#deadLetter(partition, offset, result.reason, value);
       return "dlq";
     }
-    if (!p || hourStart(result.eventTimeMs) !== p.hourMs) {
+    if (!p || !key || hourStart(result.eventTimeMs) !== p.hourMs || result.eventId !== key.id) {
       throw new Error(
         `Internal error: the batch builder accepted record ${partition}:${offset} with an ` +
-          "event time the lake writer did not expect; report this with the record",
+          "event time or id the lake writer did not expect; report this with the record",
       );
     }
-    // the key holds this id already unless a rebuild skipped the lookup
-    if (this.#key.id !== result.eventId) this.#key.of(result.eventId);
-    this.#ids.addKey(this.#key);
+    this.#ids.addKey(key);
     this.#rows++;
     return "row";
   }

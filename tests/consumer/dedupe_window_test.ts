@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
 import { DedupeWindow } from "../../lib/consumer/dedupe_window.ts";
-import { LakeLayout } from "../../lib/lake/lake_layout.ts";
-import { LakeUnit, type UnitLimits } from "../../lib/lake/lake_writer.ts";
+import { LakeUnit } from "../../lib/lake/lake_writer.ts";
+import { TEST_LAYOUT, UNBOUNDED_LIMITS } from "../_helpers/lake_unit_options.ts";
 import { loadRecordedEvents } from "../_helpers/produce_events.ts";
 
-const LIMITS: UnitLimits = {
-  maxRows: 1_000_000,
-  maxFileBytes: 1 << 30,
-  maxOpenFiles: 1000,
-  maxBufferBytes: 1 << 30,
-};
-const layout = new LakeLayout({ prefix: "lake", topic: "wikimedia-changes" });
+const LIMITS = UNBOUNDED_LIMITS;
+const layout = TEST_LAYOUT;
 
 function unit(seq: number, window: DedupeWindow): LakeUnit {
   return new LakeUnit({

@@ -3,9 +3,10 @@ import { tableFromIPC } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { readEventIds } from "../../lib/lake/parquet_reader.ts";
 import { LakeLayout } from "../../lib/lake/lake_layout.ts";
-import { LakeUnit, type UnitLimits } from "../../lib/lake/lake_writer.ts";
+import { LakeUnit } from "../../lib/lake/lake_writer.ts";
 import { parseOutputUrl } from "../../lib/object_store/output_url.ts";
 import type { ConsumerRecord } from "../../lib/rest_proxy/rest_consumer_client.ts";
+import { TEST_LAYOUT, UNBOUNDED_LIMITS } from "../_helpers/lake_unit_options.ts";
 import { loadRecordedEvents } from "../_helpers/produce_events.ts";
 
 function columns(parquet: Uint8Array): Record<string, string> {
@@ -23,13 +24,8 @@ function columns(parquet: Uint8Array): Record<string, string> {
   );
 }
 
-const LIMITS: UnitLimits = {
-  maxRows: 1_000_000,
-  maxFileBytes: 1 << 30,
-  maxOpenFiles: 1000,
-  maxBufferBytes: 1 << 30,
-};
-const layout = new LakeLayout({ prefix: "lake", topic: "wikimedia-changes" });
+const LIMITS = UNBOUNDED_LIMITS;
+const layout = TEST_LAYOUT;
 
 function records(events: unknown[], partition = 2): ConsumerRecord[] {
   return events.map((value, i) => ({
